@@ -34,13 +34,14 @@ class EmbeddingCache:
     Parameters
     ----------
     directory
-        Optional folder for a persistent cache shared between processes. Each embedding is one small
-        ``.npz`` file written atomically (temporary file + ``os.replace``), so concurrent writers never leave a
-        partial file behind. A file that is corrupt, truncated, of the wrong shape or written for another
-        encoder is ignored and recomputed.
+        Optional folder for a persistent cache shared between processes. Each call that encodes new texts
+        writes one shard file per encoder (``.npz`` with the encoder id, the text hashes and the vectors),
+        atomically (temporary file + ``os.replace``): concurrent writers never leave a partial file behind and
+        never overwrite each other. A shard that is corrupt, truncated, of the wrong shape or written for
+        another encoder is ignored, and its texts are recomputed.
     max_items
         Bound on the number of embeddings kept in memory (least recently used are dropped first).
-        ``None`` keeps everything.
+        ``None`` keeps everything. Shards on disk are read back when needed.
 
     Examples
     --------
@@ -54,6 +55,9 @@ class EmbeddingCache:
         self.directory = Path(os.path.expanduser(directory)) if directory is not None else None
         self.max_items = max_items
         self._memory: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        # per encoder id: text key -> shard file, from the shards present when first looked at
+        self._disk_index: dict[str, dict[str, Path]] = {}
+        self._shards: OrderedDict[Path, dict[str, np.ndarray]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -63,44 +67,78 @@ class EmbeddingCache:
     def clear(self) -> None:
         """Forget everything held in memory (files on disk stay)."""
         self._memory.clear()
+        self._disk_index.clear()
+        self._shards.clear()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_disk_index"], state["_shards"] = {}, OrderedDict()
+        return state
 
     # --------------------------------------------------------------------------------------------- disk
-    def _path(self, encoder_id: str, key: str) -> Path:
+    def _folder(self, encoder_id: str) -> Path:
         assert self.directory is not None
-        return self.directory / _safe_name(encoder_id) / key[:2] / f"{key}.npz"
+        return self.directory / _safe_name(encoder_id)
 
-    def _read(self, encoder_id: str, key: str, dim: int) -> np.ndarray | None:
-        path = self._path(encoder_id, key)
-        if not path.is_file():
-            return None
+    def _load_shard(self, path: Path, encoder_id: str, dim: int) -> dict[str, np.ndarray]:
+        """Vectors of one shard by text key; empty if the shard is unreadable or not for this encoder."""
+        if path in self._shards:
+            self._shards.move_to_end(path)
+            return self._shards[path]
         try:
             with np.load(path, allow_pickle=False) as data:
-                ok = (
-                    str(data["magic"]) == _MAGIC
-                    and str(data["encoder_id"]) == encoder_id
-                    and str(data["key"]) == key
-                )
-                vector = np.asarray(data["vector"], dtype=np.float32)
+                magic, owner = str(data["magic"]), str(data["encoder_id"])
+                keys = [str(k) for k in data["keys"]]
+                vectors = np.asarray(data["vectors"], dtype=np.float32)
         except Exception as err:  # noqa: BLE001 - any unreadable file is recomputed
-            logger.warning("Ignoring unreadable cache file %s (%s); recomputing.", path, err)
-            return None
-        if not ok or vector.shape != (dim,) or not np.all(np.isfinite(vector)):
-            logger.warning("Ignoring cache file %s written for another text or encoder; recomputing.", path)
-            return None
-        return vector
+            logger.warning("Ignoring unreadable cache file %s (%s); recomputing its texts.", path, err)
+            shard: dict[str, np.ndarray] = {}
+        else:
+            valid = (
+                magic == _MAGIC
+                and owner == encoder_id
+                and vectors.shape == (len(keys), dim)
+                and bool(np.all(np.isfinite(vectors)))
+            )
+            if not valid:
+                logger.warning("Ignoring cache file %s written for another encoder or shape; recomputing.", path)
+            shard = dict(zip(keys, vectors)) if valid else {}
+        self._shards[path] = shard
+        while len(self._shards) > 8:
+            self._shards.popitem(last=False)
+        return shard
 
-    def _write(self, encoder_id: str, key: str, vector: np.ndarray) -> None:
-        path = self._path(encoder_id, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    def _index(self, encoder_id: str, dim: int) -> dict[str, Path]:
+        index = self._disk_index.get(encoder_id)
+        if index is None:
+            index = {}
+            folder = self._folder(encoder_id)
+            for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+                for key in self._load_shard(path, encoder_id, dim):
+                    index[key] = path
+            self._disk_index[encoder_id] = index
+        return index
+
+    def _read(self, encoder_id: str, key: str, dim: int) -> np.ndarray | None:
+        path = self._index(encoder_id, dim).get(key)
+        return None if path is None else self._load_shard(path, encoder_id, dim).get(key)
+
+    def _write_shard(self, encoder_id: str, keys: list[str], vectors: np.ndarray) -> None:
+        folder = self._folder(encoder_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, magic=_MAGIC, encoder_id=encoder_id, key=key, vector=vector)
-            os.replace(tmp, path)
+                np.savez(fh, magic=_MAGIC, encoder_id=encoder_id, keys=np.array(keys), vectors=vectors)
+            final = folder / f"{os.path.basename(tmp)[5:-5]}-{os.getpid()}.npz"
+            os.replace(tmp, final)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        index = self._disk_index.get(encoder_id)
+        if index is not None:
+            index.update(dict.fromkeys(keys, final))
 
     # --------------------------------------------------------------------------------------------- memory
     def _remember(self, entry: tuple[str, str], vector: np.ndarray) -> None:
@@ -123,13 +161,14 @@ class EmbeddingCache:
                 self._remember(entry, vector)
         return vector
 
-    def put(self, encoder_id: str, text: str, vector: np.ndarray) -> None:
-        """Store one embedding (in memory, and on disk when a directory is set)."""
-        vector = np.asarray(vector, dtype=np.float32)
-        key = text_key(text)
-        self._remember((encoder_id, key), vector)
-        if self.directory is not None:
-            self._write(encoder_id, key, vector)
+    def put_many(self, encoder_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Store embeddings of ``texts`` (in memory, and as one shard on disk when a directory is set)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        keys = [text_key(t) for t in texts]
+        for key, vector in zip(keys, vectors):
+            self._remember((encoder_id, key), vector)
+        if self.directory is not None and keys:
+            self._write_shard(encoder_id, keys, vectors)
 
     # --------------------------------------------------------------------------------------------- encode
     def encode(
@@ -171,9 +210,8 @@ class EmbeddingCache:
         self.misses += len(missing)
         if missing:
             vectors = encoder.encode(missing, batch_size=batch_size, show_progress=show_progress)
-            for text, vector in zip(missing, vectors):
-                self.put(encoder_id, text, vector)
-                found[text] = vector
+            self.put_many(encoder_id, missing, vectors)
+            found.update(zip(missing, vectors))
         if not clean:
             return np.zeros((0, encoder.dim), dtype=np.float32)
         return np.stack([found[t] for t in clean]).astype(np.float32, copy=False)

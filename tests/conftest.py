@@ -77,3 +77,9 @@ CPU_TRAINER = {
 @pytest.fixture
 def cpu_trainer_kwargs() -> dict:
     return dict(CPU_TRAINER)
+
+
+@pytest.fixture(scope="session")
+def make_tiny_bert():
+    """The :func:`build_tiny_bert` function, for tests that need several distinct checkpoints."""
+    return build_tiny_bert
