@@ -58,6 +58,7 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
 
     from darts_llm.models import TextTiDEModel
 
+    _quiet()
     started = time.perf_counter()
     series, source = load_demo_series(data, quick)
     print(f"Data: {source}; {len(series)} products, {len(series[0])} weeks for the longest.")
@@ -67,7 +68,6 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
     log = InvertibleMapper(np.log1p, np.expm1, name="log1p")
     train_input = log.transform(series)
     horizon, backtest_weeks = 4, 12
-    fit_series = [s[:-backtest_weeks] for s in train_input]
     common = dict(
         input_chunk_length=12,
         output_chunk_length=horizon,
@@ -83,15 +83,19 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
         "TiDE (no text)": TiDEModel(**common),
         "TextTiDE (descriptions)": TextTiDEModel(text_dim=8, **common),
     }
+    first_forecast = series[0].end_time() - (backtest_weeks - 1) * series[0].freq
+    # the model without text sees the same series with the numeric static covariates only
+    no_text = [s.with_static_covariates(s.static_covariates.drop(columns=["description"])) for s in train_input]
+    inputs = {"TiDE (no text)": no_text, "TextTiDE (descriptions)": train_input}
     rows, forecasts = [], {}
     for name, model in models.items():
         print(f"\nFitting {name} ...")
         t0 = time.perf_counter()
-        model.fit(fit_series)
+        model.fit([s[:-backtest_weeks] for s in inputs[name]])
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         hist = model.historical_forecasts(
-            train_input, start=len(series[0]) - backtest_weeks, start_format="position",
+            inputs[name], start=first_forecast,
             forecast_horizon=horizon, stride=horizon, retrain=False, last_points_only=False, verbose=False,
         )
         hist = [log.inverse_transform(list(h)) for h in hist]
@@ -116,6 +120,23 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
     print(f"\nPlot: {(out / 'forecasts.png').resolve()}\nTable: {(out / 'comparison.md').resolve()}")
     print(f"Done in {time.perf_counter() - started:.0f} s.")
     return 0
+
+
+def _quiet() -> None:
+    """Keep the demo's output to the progress bars and the results."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "darts"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover
+        pass
 
 
 def _wape(actual, predicted) -> float:
