@@ -30,7 +30,8 @@ def build_tiny_bert(directory, hidden_size: int = 32, seed: int = 0) -> str:
     vocab += [str(d) for d in range(10)]
     with open(os.path.join(directory, "vocab.txt"), "w") as fh:
         fh.write("\n".join(dict.fromkeys(vocab)) + "\n")
-    BertTokenizerFast(vocab_file=os.path.join(directory, "vocab.txt")).save_pretrained(directory)
+    # the vocab path goes positionally: transformers 5 ignores the `vocab_file` keyword
+    BertTokenizerFast(os.path.join(directory, "vocab.txt")).save_pretrained(directory)
     config = BertConfig(
         vocab_size=len(dict.fromkeys(vocab)),
         hidden_size=hidden_size,
