@@ -1,0 +1,28 @@
+"""Forecasting models: text-aware twins of Darts torch models, and a per-series wrapper for local models.
+
+- :class:`TextTiDEModel`, :class:`TextTFTModel`, :class:`TextTSMixerModel`, :class:`TextBlockRNNModel`: Darts
+  models that read string static covariates (product descriptions) through a pretrained text encoder.
+- :class:`PerSeriesModel`: a Darts local model fitted per series, usable as a global model.
+
+Importing this package registers the model classes with ``darts.utils.serialization.add_safe_globals``, so that
+Darts' safe loading accepts them.
+"""
+
+from darts_llm.models.base import TextCovariatesMixin
+from darts_llm.models.fusion import TextFusionModule
+from darts_llm.models.per_series import PerSeriesModel, SeriesFitError
+from darts_llm.models.text_block_rnn_model import TextBlockRNNModel
+from darts_llm.models.text_tft_model import TextTFTModel
+from darts_llm.models.text_tide_model import TextTiDEModel
+from darts_llm.models.text_tsmixer_model import TextTSMixerModel
+
+__all__ = [
+    "PerSeriesModel",
+    "SeriesFitError",
+    "TextBlockRNNModel",
+    "TextCovariatesMixin",
+    "TextFusionModule",
+    "TextTFTModel",
+    "TextTSMixerModel",
+    "TextTiDEModel",
+]
