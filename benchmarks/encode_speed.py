@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ import torch
 from darts_llm import EmbeddingCache, get_encoder
 from darts_llm.encoders.pooling import pool
 
-from report import machine, table, write_section
+from report import machine, table, timed, write_section
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/online_retail/online_retail.csv.gz"
 
@@ -46,12 +45,6 @@ def plain_transformers_loop(tokenizer, model, texts, batch_size, max_length):
             hidden = model(**batch).last_hidden_state
             out.append(pool(hidden, batch["attention_mask"], "mean").numpy())
     return np.concatenate(out)
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import time
 import warnings
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from darts_llm.datasets import load_online_retail
 from darts_llm.models import TextTiDEModel
 from darts_llm.models.base import _resolve_encoder
 
-from report import RESULTS, machine, table
+from report import RESULTS, machine, table, timed
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/online_retail/online_retail.csv.gz"
 QUIET_TRAINER = {
@@ -47,12 +46,6 @@ def pick_series(path: Path, n: int, min_length: int, seed: int):
     chosen = [series[i] for i in sorted(rng.choice(len(series), size=min(n, len(series)), replace=False))]
     numeric_only = [s.with_static_covariates(s.static_covariates[["price"]]) for s in chosen]
     return chosen, numeric_only
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -50,3 +51,10 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
+
+
+def timed(fn):
+    """``(seconds, result)`` of calling ``fn()``."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result

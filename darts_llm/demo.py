@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from darts_llm.utils import quiet_training_output
+
 #: Where the repository's development data sits, relative to the working directory.
 SHARED_DATA = Path("..") / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
 
@@ -58,7 +60,7 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
 
     from darts_llm.models import TextTiDEModel
 
-    _quiet()
+    quiet_training_output()
     started = time.perf_counter()
     series, source = load_demo_series(data, quick)
     print(f"Data: {source}; {len(series)} products, {len(series[0])} weeks for the longest.")
@@ -120,23 +122,6 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
     print(f"\nPlot: {(out / 'forecasts.png').resolve()}\nTable: {(out / 'comparison.md').resolve()}")
     print(f"Done in {time.perf_counter() - started:.0f} s.")
     return 0
-
-
-def _quiet() -> None:
-    """Keep the demo's output to the progress bars and the results."""
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "darts"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:  # pragma: no cover
-        pass
 
 
 def _wape(actual, predicted) -> float:
