@@ -30,7 +30,7 @@ def load_demo_series(data: str | None, quick: bool):
     # established products with a full year, the best sellers first: the demo's panel
     long_enough = [s for s in series if len(s) >= 40]
     long_enough.sort(key=lambda s: -float(np.sum(s.values())))
-    return long_enough[: (60 if quick else 200)], source
+    return long_enough[: (60 if quick else 150)], source
 
 
 def _trainer_kwargs() -> dict:
@@ -75,7 +75,7 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
         output_chunk_length=horizon,
         hidden_size=64,
         dropout=0.1,
-        n_epochs=8 if quick else 25,
+        n_epochs=8 if quick else 15,
         batch_size=64,
         random_state=0,
         add_encoders={"datetime_attribute": {"future": ["month"]}},
