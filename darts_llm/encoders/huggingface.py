@@ -233,10 +233,19 @@ class HuggingFaceEncoder(TextEncoder):
 
     @property
     def encoder_id(self) -> str:
+        dtype = self._compute_dtype()
+        precision = "" if dtype == torch.float32 else f"|dtype={str(dtype).removeprefix('torch.')}"
         return (
             f"hf:{Path(self.model_name_or_path).name}@{self.weights_id}"
-            f"|pool={self.pooling}|maxlen={self.max_length}|norm={int(self.normalize)}"
+            f"|pool={self.pooling}|maxlen={self.max_length}|norm={int(self.normalize)}{precision}"
         )
+
+    def _compute_dtype(self) -> torch.dtype:
+        """The dtype the weights run in (half precision only on a GPU)."""
+        if self.dtype in (None, "auto", "float32", torch.float32):
+            return torch.float32
+        device = _resolve_device(self.device)
+        return torch.float32 if device.type == "cpu" else _resolve_dtype(self.dtype, device)
 
     @property
     def spec(self) -> dict[str, Any]:

@@ -157,3 +157,11 @@ def test_shipped_minilm_puts_similar_texts_closer(minilm_available):
     v = v / np.linalg.norm(v, axis=1, keepdims=True)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
     assert get_encoder("sentence-transformers/all-MiniLM-L6-v2").encoder_id == enc.encoder_id
+
+
+def test_half_precision_on_gpu_gets_its_own_fingerprint(tiny_bert_dir, monkeypatch):
+    fp32 = HuggingFaceEncoder(tiny_bert_dir)
+    bf16_cpu = HuggingFaceEncoder(tiny_bert_dir, device="cpu", dtype="bfloat16")
+    assert bf16_cpu.encoder_id == fp32.encoder_id  # runs in float32 on a CPU
+    bf16_gpu = HuggingFaceEncoder(tiny_bert_dir, device="cuda", dtype="bfloat16")
+    assert bf16_gpu.encoder_id.endswith("|dtype=bfloat16")
