@@ -3,12 +3,21 @@
 - :class:`TextTiDEModel`, :class:`TextTFTModel`, :class:`TextTSMixerModel`, :class:`TextBlockRNNModel`: Darts
   models that read string static covariates (product descriptions) through a pretrained text encoder.
 - :class:`PerSeriesModel`: a Darts local model fitted per series, usable as a global model.
+- :func:`explain_text`: the text contribution to a forecast and the nearest known products by text.
+
+New products: text models created with ``min_input_chunk_length`` forecast short histories and, with
+``predict_new_products``, products without any history (see :mod:`darts_llm.models.cold_start`).
 
 Importing this package registers the model classes with ``darts.utils.serialization.add_safe_globals``, so that
 Darts' safe loading accepts them.
 """
 
 from darts_llm.models.base import TextCovariatesMixin
+from darts_llm.models.explain import (
+    TextExplanation,
+    explain_text,
+    plot_text_explanation,
+)
 from darts_llm.models.fusion import TextFusionModule
 from darts_llm.models.per_series import PerSeriesModel, SeriesFitError
 from darts_llm.models.text_block_rnn_model import TextBlockRNNModel
@@ -21,8 +30,11 @@ __all__ = [
     "SeriesFitError",
     "TextBlockRNNModel",
     "TextCovariatesMixin",
+    "TextExplanation",
     "TextFusionModule",
     "TextTFTModel",
     "TextTSMixerModel",
     "TextTiDEModel",
+    "explain_text",
+    "plot_text_explanation",
 ]

@@ -9,13 +9,17 @@ A text-aware twin of a Darts torch model is ``class TextXModel(TextCovariatesMix
 - wraps Darts' training and inference datasets so that each sample's static covariates carry numeric text ids
   instead of strings (the series themselves, and thus the forecasts' static covariates, stay as given),
 - builds the backbone module for the widened static covariates and wraps it in
-  :class:`~darts_llm.models.fusion.TextFusionModule` (:meth:`TextCovariatesMixin._create_model`).
+  :class:`~darts_llm.models.fusion.TextFusionModule` (:meth:`TextCovariatesMixin._create_model`),
+- with ``min_input_chunk_length``: accepts short (and all-NaN) histories, masks their unobserved steps, trains
+  with history dropout and forecasts products without any history (:meth:`TextCovariatesMixin.predict_new_products`);
+  see :mod:`darts_llm.models.cold_start`.
 
 Pickled state holds only plain data: the encoder *spec* (never a loaded model), the column layout and the texts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import logging
@@ -36,6 +40,7 @@ from darts_llm.cache import default_cache
 from darts_llm.encoders.base import TextEncoder, clean_texts
 from darts_llm.encoders.huggingface import HuggingFaceEncoder
 from darts_llm.errors import TextInputError
+from darts_llm.models.cold_start import HistoryDropout, new_product_series
 from darts_llm.models.fusion import (
     FINETUNING_MODES,
     ID_DIGITS,
@@ -84,6 +89,19 @@ TEXT_PARAMS_DOC = """
         text_dropout
             Dropout on the projected text features (Monte Carlo dropout). Default: ``0.1``. Each embedding is
             standardised (zero mean, unit variance) before its projection.
+        min_input_chunk_length
+            Shortest target history the model accepts, ``1 <= min_input_chunk_length <= input_chunk_length``.
+            Default: ``None`` (the history must be ``input_chunk_length`` long, as in Darts). When set, Darts
+            left-pads shorter input windows with NaN and the network *masks* every NaN step of the past target
+            (padding, missing values): NaNs become zeros and an observed-step mask enters the backbone as one more
+            past-covariate channel; reversible instance normalisation uses the observed steps only. Training then
+            includes the early, padded windows of every series (its launch phase), and
+            :meth:`predict_new_products` forecasts products with no history at all.
+        short_history_prob
+            History dropout (needs ``min_input_chunk_length``): the fraction of training samples that keep only
+            their last ``j`` observed steps, ``j`` drawn uniformly from ``0 .. min_input_chunk_length`` (``0``: no
+            history, only text and static covariates). Seeded by ``random_state``; validation samples are never
+            dropped. Default: ``None`` (``0.2`` with ``min_input_chunk_length``, ``0`` without).
 """
 
 
@@ -139,6 +157,27 @@ def _take_static_covariates(inner) -> bool:
     return uses
 
 
+class _DropMaskWidthWarning(logging.Filter):
+    """TiDE warns when it has fewer past covariates than ``temporal_width_past``; the mask channel is ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "features is <= `temporal_width_past`" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_mask_channel_warning(active: bool):
+    if not active:
+        yield
+        return
+    darts_logger = logging.getLogger("darts.models.forecasting.tide_model")
+    quiet = _DropMaskWidthWarning()
+    darts_logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        darts_logger.removeFilter(quiet)
+
+
 class _TextTrainingDataset(TorchTrainingDataset):
     """A Darts training dataset whose samples carry numeric static covariates (text ids instead of strings)."""
 
@@ -148,6 +187,8 @@ class _TextTrainingDataset(TorchTrainingDataset):
         self.static_rows = static_rows
         self.max_samples_per_ts = inner.max_samples_per_ts
         self.uses_static = _take_static_covariates(inner)
+        #: :class:`~darts_llm.models.cold_start.HistoryDropout` (set on the training dataset of a fit only)
+        self.history_dropout: HistoryDropout | None = None
 
     def __len__(self) -> int:
         return len(self.inner)
@@ -156,6 +197,8 @@ class _TextTrainingDataset(TorchTrainingDataset):
         sample = self.inner[index]  # a new sample object: set its static covariates in place
         if self.uses_static:
             sample.static_covariates = self.static_rows[index // self.max_samples_per_ts]
+        if self.history_dropout is not None:
+            sample = self.history_dropout(index, sample)
         return sample
 
 
@@ -205,6 +248,8 @@ class TextCovariatesMixin:
         lora_target_modules: Sequence[str] | None = None,
         lora_config: dict | None = None,
         text_dropout: float = 0.1,
+        min_input_chunk_length: int | None = None,
+        short_history_prob: float | None = None,
         **kwargs,
     ):
         name = type(self).__name__
@@ -227,6 +272,24 @@ class TextCovariatesMixin:
             text_cols = list(text_cols)
             if not text_cols:
                 raise ValueError("`text_cols` must name at least one static covariate column, or be None.")
+        if min_input_chunk_length is not None and (
+            not isinstance(min_input_chunk_length, int | np.integer)
+            or isinstance(min_input_chunk_length, bool)
+            or min_input_chunk_length < 1
+        ):
+            raise ValueError(
+                f"`min_input_chunk_length` must be a positive integer (at most `input_chunk_length`) or None, got "
+                f"{min_input_chunk_length!r}."
+            )
+        if short_history_prob is not None and not (
+            isinstance(short_history_prob, int | float) and 0 <= short_history_prob <= 1
+        ):
+            raise ValueError(f"`short_history_prob` must be in [0, 1] or None, got {short_history_prob!r}.")
+        if short_history_prob and min_input_chunk_length is None:
+            raise ValueError(
+                f"`short_history_prob={short_history_prob}` (history dropout) needs `min_input_chunk_length`, "
+                f"which switches on the masking of unobserved steps; e.g. set `min_input_chunk_length=1`."
+            )
         if lora_config is not None and not isinstance(lora_config, dict):
             raise ValueError(f"`lora_config` must be a dict of peft.LoraConfig arguments, got {lora_config!r}.")
         if encoder_finetuning == "frozen" and encoder_lr is not None:
@@ -271,7 +334,28 @@ class TextCovariatesMixin:
         self._text_index: dict[str, int] = {}
         self._pending_rows: list = []  # encodings of texts added before the network exists
         self._encoder: TextEncoder | None = encoder  # runtime only, never pickled
+        self._min_icl = None if min_input_chunk_length is None else int(min_input_chunk_length)
+        if short_history_prob is None:
+            short_history_prob = 0.2 if min_input_chunk_length is not None else 0.0
+        self.short_history_prob = float(short_history_prob)
         super().__init__(*args, **kwargs)
+        if self._min_icl is not None and self._min_icl > self.input_chunk_length:
+            raise ValueError(
+                f"`min_input_chunk_length` ({self._min_icl}) must be at most `input_chunk_length` "
+                f"({self.input_chunk_length})."
+            )
+
+    # ------------------------------------------------------------------------------------------ short history
+    @property
+    def min_input_chunk_length(self) -> int:
+        """The shortest target history the model accepts (``input_chunk_length`` unless set at creation)."""
+        min_icl = getattr(self, "_min_icl", None)
+        return self.input_chunk_length if min_icl is None else min_icl
+
+    @property
+    def masks_missing_history(self) -> bool:
+        """Whether unobserved (NaN) input steps are masked: ``min_input_chunk_length`` was given."""
+        return getattr(self, "_min_icl", None) is not None
 
     # ------------------------------------------------------------------------------------------ encoder
     def _get_encoder(self) -> TextEncoder:
@@ -472,6 +556,165 @@ class TextCovariatesMixin:
         )
         return _TextInferenceDataset(inner, self._static_rows(series))
 
+    def _setup_for_fit_from_dataset(self, series, *args, **kwargs):
+        series_input, params = super()._setup_for_fit_from_dataset(series, *args, **kwargs)
+        first = series if isinstance(series, TimeSeries) else series[0]
+        if self._text_schema is not None:
+            # what a new product's series looks like (predict_new_products)
+            self._text_schema["target"] = {
+                "freq": first.freq,
+                "components": list(first.components),
+                "dtype": np.dtype(first.dtype).name,
+            }
+        train = params["train_dataset"]
+        prob = getattr(self, "short_history_prob", 0.0)
+        if isinstance(train, _TextTrainingDataset) and self.masks_missing_history and prob > 0:
+            # a seed drawn from the fit's seeded torch RNG, without consuming it (weights initialise as without)
+            with torch.random.fork_rng(devices=[]):
+                seed = int(torch.randint(0, 2**31 - 1, (1,)))
+            train.history_dropout = HistoryDropout(
+                prob, self.min_input_chunk_length, seed, len(train)
+            )
+        return series_input, params
+
+    # ------------------------------------------------------------------------------------------ new products
+    def new_product_series(self, static_covariates: pd.DataFrame, start) -> list[TimeSeries]:
+        """Target series without any observation for new products: what :meth:`predict_new_products` forecasts.
+
+        Each series holds ``min_input_chunk_length`` NaN steps ending one step before ``start``, on the
+        frequency of the training series, and carries one row of ``static_covariates``. Use them like any
+        series (``predict``, :func:`~darts_llm.models.explain.explain_text`); with future covariates, these must
+        start at the series' start.
+
+        Parameters
+        ----------
+        static_covariates
+            One row per product, with every static covariate column the model was fitted with (other columns
+            are ignored).
+        start
+            The first forecast step (a timestamp, or an integer for series with a range index).
+        """
+        name = type(self).__name__
+        if self.model is None or self._text_schema is None:
+            raise_log(ValueError(f"{name} must be fitted before forecasting new products; call `fit()` first."))
+        if not self.masks_missing_history:
+            raise_log(
+                ValueError(
+                    f"This {name} was fitted without `min_input_chunk_length`, so it needs "
+                    f"{self.input_chunk_length} observed steps per series and cannot forecast products without "
+                    f"history. Create the model with e.g. `min_input_chunk_length=1` (and `short_history_prob=0.2`, "
+                    f"the default then: training samples without history) and fit it again."
+                )
+            )
+        schema = self._text_schema
+        if isinstance(static_covariates, pd.Series):
+            static_covariates = static_covariates.to_frame().T
+        if not isinstance(static_covariates, pd.DataFrame):
+            raise_log(
+                ValueError(
+                    f"`static_covariates` must be a pandas DataFrame with one row per product and the columns "
+                    f"{schema['columns']}; got {type(static_covariates).__name__}."
+                )
+            )
+        if static_covariates.empty:
+            raise_log(ValueError("`static_covariates` has no rows; give one row per new product."))
+        missing = [c for c in schema["columns"] if c not in static_covariates.columns]
+        if missing:
+            raise_log(
+                ValueError(
+                    f"`static_covariates` lacks the columns {missing}; {name} was fitted with the static "
+                    f"covariates {schema['columns']} (text in {schema['text_cols']})."
+                )
+            )
+        frame = static_covariates[schema["columns"]]
+        numeric = frame[schema["numeric_cols"]]
+        if len(numeric.columns):
+            try:
+                bad = numeric.astype(float).isna().any()
+            except (TypeError, ValueError) as err:
+                raise_log(ValueError(f"The numeric static covariates {schema['numeric_cols']} must be numbers: {err}"))
+            if bad.any():
+                raise_log(
+                    ValueError(f"The numeric static covariates {list(bad[bad].index)} of `static_covariates` are missing.")
+                )
+        target = schema.get("target")
+        if target is None:
+            raise_log(ValueError(f"This {name} does not know the frequency of its training series; fit it again."))
+        freq = target["freq"]
+        if isinstance(freq, int | np.integer) != isinstance(start, int | np.integer):
+            kind = "an integer" if isinstance(freq, int | np.integer) else "a timestamp"
+            raise_log(ValueError(f"`start` must be {kind} like the training series' time index, got {start!r}."))
+        return new_product_series(
+            frame,
+            start,
+            freq,
+            length=self.min_input_chunk_length,
+            components=target["components"],
+            dtype=np.dtype(target["dtype"]),
+        )
+
+    def predict_new_products(
+        self,
+        static_covariates: pd.DataFrame,
+        start,
+        n: int,
+        num_samples: int = 1,
+        past_covariates: TimeSeries | Sequence[TimeSeries] | None = None,
+        future_covariates: TimeSeries | Sequence[TimeSeries] | None = None,
+        **predict_kwargs,
+    ) -> list[TimeSeries]:
+        """Forecast products that have no sales history yet, from their text and other static covariates.
+
+        Needs a model created with ``min_input_chunk_length``. Each product gets a target series with no
+        observation (:meth:`new_product_series`), which the network reads as fully masked history; the forecast
+        comes from the text, the numeric static covariates and the covariates. Products with some history are
+        forecast with ``predict`` on their (short) series as usual.
+
+        Parameters
+        ----------
+        static_covariates
+            One row per product, with the static covariate columns the model was fitted with (e.g.
+            ``description`` and ``price``); extra columns are ignored.
+        start
+            The first forecast step (a timestamp on the training series' frequency; an integer for range indexes).
+        n
+            Forecast horizon.
+        num_samples
+            Number of samples of probabilistic forecasts (models with a ``likelihood``).
+        past_covariates, future_covariates
+            As for ``predict``: one series per product, or one series shared by all. Future covariates must cover
+            ``min_input_chunk_length`` steps before ``start`` up to the horizon.
+        **predict_kwargs
+            Other arguments of ``predict`` (``random_state``, ``mc_dropout``, ``batch_size``, ...).
+
+        Returns
+        -------
+        list[TimeSeries]
+            One forecast per row of ``static_covariates``, starting at ``start``, carrying the row as static
+            covariates.
+        """
+        series = self.new_product_series(static_covariates, start)
+
+        def per_product(covariates, name):
+            if covariates is None or not isinstance(covariates, TimeSeries):
+                if covariates is not None and len(covariates) != len(series):
+                    raise_log(
+                        ValueError(
+                            f"`{name}` must be one series, or one per product ({len(series)}); got {len(covariates)}."
+                        )
+                    )
+                return covariates
+            return [covariates] * len(series)
+
+        return self.predict(
+            n,
+            series=series,
+            past_covariates=per_product(past_covariates, "past_covariates"),
+            future_covariates=per_product(future_covariates, "future_covariates"),
+            num_samples=num_samples,
+            **predict_kwargs,
+        )
+
     # ------------------------------------------------------------------------------------------ network
     def _embedding_dim(self) -> int:
         schema = self._text_schema
@@ -501,6 +744,14 @@ class TextCovariatesMixin:
         wide_sample = train_sample.replace(
             static_covariates=np.zeros((n_rows, len(wide_cols)), dtype=static.dtype)
         )
+        if self.masks_missing_history:
+            # the observed-step mask is one more past-covariate channel of the backbone
+            past = train_sample.past_target
+            channel = np.zeros((past.shape[0], 1), dtype=past.dtype)
+            covs = train_sample.past_covariates
+            wide_sample = wide_sample.replace(
+                past_covariates=channel if covs is None else np.concatenate([covs, channel], axis=1)
+            )
         embedding_dim = self._embedding_dim()
 
         # build the backbone once to learn its class and constructor arguments (for the widened static covariates);
@@ -509,7 +760,7 @@ class TextCovariatesMixin:
         self.static_covariates = pd.DataFrame(np.zeros((n_rows, len(wide_cols))), columns=wide_cols)
         self.pl_module_params["train_sample_shape"] = wide_sample.sample_shapes()
         try:
-            with torch.random.fork_rng(devices=[]):
+            with torch.random.fork_rng(devices=[]), _quiet_mask_channel_warning(self.masks_missing_history):
                 probe = super()._create_model(wide_sample)
         finally:
             self.static_covariates = saved_static
@@ -540,6 +791,7 @@ class TextCovariatesMixin:
             lora_settings=self._lora_settings if self.encoder_finetuning == "lora" else None,
             text_dropout=self.text_dropout,
             encoder_lr=self.encoder_lr,
+            observed_mask=self.masks_missing_history,
             **self.pl_module_params,
         )
         # hand the texts encoded so far to the network (its table is a buffer: saved in checkpoints)

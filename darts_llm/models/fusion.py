@@ -11,6 +11,12 @@ consumes the text through its own static-covariate pathway.
 Loss, likelihood, metrics, optimiser and prediction loop are the wrapper's (they are Darts' own code, inherited);
 the backbone only runs ``forward``. Reversible instance normalisation stays inside the backbone's ``forward`` and is
 switched off in the wrapper, so it is applied once.
+
+With ``observed_mask=True`` (models built with ``min_input_chunk_length``), NaN steps of the past target (Darts'
+padding of short series, history dropout, missing values) are masked: :func:`~darts_llm.models.cold_start.mask_inputs`
+zeroes them and gives the backbone the observed-step mask as one more past-covariate channel (the backbone is built
+one past-covariate channel wider), and reversible instance normalisation, if any, is computed by the wrapper on the
+observed steps only (:func:`~darts_llm.models.cold_start.masked_rin`) with the backbone's own ``RINorm`` parameters.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from darts.utils.data.torch_datasets.utils import PLModuleInput, PLModuleOutput
 from darts.utils.serialization import add_safe_globals
 from darts.utils.torch import MonteCarloDropout
 from torch import nn
+
+from darts_llm.models.cold_start import mask_inputs, masked_rin
 
 __all__ = ["ID_BASE", "ID_DIGITS", "TextFusionModule", "decode_ids", "encode_ids"]
 
@@ -130,6 +138,9 @@ class TextFusionModule(PLForecastingModule):
         includes it).
     encoder_lr
         Learning rate of the encoder parameters (lora/full), in their own optimiser parameter group.
+    observed_mask
+        Mask NaN steps of the past target and pass the observed-step mask to the backbone as its last
+        past-covariate channel (``backbone_hparams`` must be built for it); see the module docstring.
     **kwargs
         The parameters of :class:`~darts.models.forecasting.pl_forecasting_module.PLForecastingModule`.
     """
@@ -149,6 +160,7 @@ class TextFusionModule(PLForecastingModule):
         lora_settings: dict | None = None,
         text_dropout: float = 0.1,
         encoder_lr: float | None = None,
+        observed_mask: bool = False,
         **kwargs,
     ):
         kwargs["use_reversible_instance_norm"] = False  # the backbone applies it in its own forward
@@ -167,6 +179,11 @@ class TextFusionModule(PLForecastingModule):
         self.texts: list[str] = []
 
         self.backbone = _resolve_backbone(backbone_class)(**backbone_hparams)
+        self.observed_mask = bool(observed_mask)
+        # masked RIN: the wrapper normalises on the observed steps with the backbone's RINorm (and its parameters)
+        self.masked_rin = self.observed_mask and getattr(self.backbone, "rin", None) is not None
+        if self.masked_rin:
+            self.backbone.use_reversible_instance_norm = False
         # digit values of the text ids (a buffer, so that it lives on the module's device; not in checkpoints)
         digit_values = torch.tensor([ID_BASE**d for d in range(ID_DIGITS)], dtype=torch.long)
         self.register_buffer("id_digit_values", digit_values, persistent=False)
@@ -275,7 +292,15 @@ class TextFusionModule(PLForecastingModule):
     def forward(self, x_in: PLModuleInput) -> PLModuleOutput:
         if x_in.static_covariates is not None and self.n_text_cols:
             x_in = x_in.replace(static_covariates=self.fuse_static(x_in.static_covariates))
-        return self.backbone(x_in)
+        if not self.observed_mask:
+            return self.backbone(x_in)
+        x_in, observed = mask_inputs(x_in)
+        if not self.masked_rin:
+            return self.backbone(x_in)
+        rin = self.backbone.rin
+        x_in = x_in.replace(past_target=masked_rin(rin, x_in.past_target, observed))
+        out = self.backbone(x_in)
+        return out.replace(prediction=rin.inverse(out.prediction))
 
     # ------------------------------------------------------------------------------------------ optimiser
     def configure_optimizers(self):
