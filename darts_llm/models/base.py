@@ -830,7 +830,7 @@ class TextCovariatesMixin:
     def _check_ckpt_parameters(self, tfm_save):
         # `load_weights()`: encoders compare by their settings, and the column layout and texts are the saved model's
         mine, saved = self.model_params.get("text_encoder"), tfm_save.model_params.get("text_encoder")
-        if _encoder_key(mine) == _encoder_key(saved):
+        if "text_encoder" in tfm_save.model_params and _encoder_key(mine) == _encoder_key(saved):
             tfm_save.model_params["text_encoder"] = mine
         super()._check_ckpt_parameters(tfm_save)
         if tfm_save._text_schema is not None:

