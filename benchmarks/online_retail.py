@@ -52,11 +52,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -751,24 +749,9 @@ def prewarm_encoder(panel: Panel) -> dict:
 
 
 def quiet() -> None:
-    warnings.filterwarnings("ignore")
-    for name in (
-        "pytorch_lightning",
-        "lightning",
-        "lightning.pytorch",
-        "lightning.fabric",
-        "darts",
-        "darts_llm",
-        "lightning_fabric",
-    ):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        from transformers.utils import logging as hf_logging
+    from darts_llm.utils import quiet_training_output
 
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:  # pragma: no cover
-        pass
+    quiet_training_output()
 
 
 def log(msg: str) -> None:
