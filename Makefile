@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The development data of this repository sits beside the clone; the demo falls back to a synthetic catalog.
+ONLINE_RETAIL ?= $(wildcard ../shared/data/online_retail/online_retail.csv.gz)
+
 demo: $(STAMP)
-	$(VENV)/bin/darts-llm demo
+	DARTS_LLM_ONLINE_RETAIL="$(ONLINE_RETAIL)" $(VENV)/bin/darts-llm demo
 
 # pytest exits 5 when it collects no test: that is a failure, not a pass.
 test: $(STAMP)

@@ -2,9 +2,9 @@
 
 Usage::
 
-    python benchmarks/cold_start.py [--data PATH] [--seeds 3] [--tide-seeds 1] [--quick]
+    python benchmarks/cold_start.py [--data PATH] [--seeds 3] [--tide-seeds 3] [--quick]
 
-Protocol (no look-ahead): for each forecast origin T (weekly, September-October 2011), the test products are
+Protocol (no look-ahead): for each forecast origin T (every other week, July-October 2011), the test products are
 those first sold exactly ``k`` weeks before T (``k`` in 0, 1, 2, 4); every method sees their first ``k`` weeks
 and forecasts the 8 weeks from T. Methods learn from *earlier launches* only: products first sold at least
 8 weeks into the data whose first ``4 + 8`` weeks all lie before T. Text-neighbour features come from
@@ -224,11 +224,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--neighbours", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="two origins, one seed, fewer TextTiDE epochs")
-    parser.add_argument("--tide-seeds", type=int, default=1, help="TextTiDE seeds per variant (0: no TextTiDE)")
+    parser.add_argument("--tide-seeds", type=int, default=None,
+                        help="TextTiDE seeds per variant (default 3; 1 with --quick; 0: no TextTiDE)")
     parser.add_argument("--tide-epochs", type=int, default=None, help="TextTiDE epochs (default 6; 4 with --quick)")
     parser.add_argument("--tide-established", type=int, default=1000,
                         help="established products (on sale in the first 8 weeks) sampled into TextTiDE's training")
     args = parser.parse_args()
+    if args.tide_seeds is None:
+        args.tide_seeds = 1 if args.quick else 3
     if args.tide_epochs is None:
         args.tide_epochs = 4 if args.quick else 6
 
