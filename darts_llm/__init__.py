@@ -1,25 +1,48 @@
-"""darts-llm: text as a first-class covariate for Darts forecasting models."""
+"""darts-llm: text as a first-class covariate for Darts forecasting models.
 
-from darts_llm.cache import EmbeddingCache, default_cache
-from darts_llm.encoders import HuggingFaceEncoder, TextEncoder
-from darts_llm.errors import DartsLLMError, EncoderLoadError, PluginError, TextInputError
-from darts_llm.hookspecs import hookimpl
-from darts_llm.registry import get_encoder, get_model_class, list_encoders, list_models
+The public names below are imported on first use (PEP 562), so that ``import darts_llm`` and the
+``darts-llm`` command stay fast: PyTorch, transformers and Darts load only when something needs them.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = [
-    "DartsLLMError",
-    "EmbeddingCache",
-    "EncoderLoadError",
-    "HuggingFaceEncoder",
-    "PluginError",
-    "TextEncoder",
-    "TextInputError",
-    "default_cache",
-    "get_encoder",
-    "get_model_class",
-    "hookimpl",
-    "list_encoders",
-    "list_models",
-]
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    #: The installed distribution's version; its single source is ``version`` in ``pyproject.toml``.
+    __version__ = version("darts-llm")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "DartsLLMError": "darts_llm.errors",
+    "EmbeddingCache": "darts_llm.cache",
+    "EncoderLoadError": "darts_llm.errors",
+    "HuggingFaceEncoder": "darts_llm.encoders",
+    "PluginError": "darts_llm.errors",
+    "TextEncoder": "darts_llm.encoders",
+    "TextInputError": "darts_llm.errors",
+    "default_cache": "darts_llm.cache",
+    "get_encoder": "darts_llm.registry",
+    "get_model_class": "darts_llm.registry",
+    "hookimpl": "darts_llm.hookspecs",
+    "list_encoders": "darts_llm.registry",
+    "list_models": "darts_llm.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'darts_llm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -13,7 +13,7 @@ def test_help_lists_the_commands(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])
     out = capsys.readouterr().out
-    for command in ("demo", "encode", "list"):
+    for command in ("demo", "encode", "list", "cache"):
         assert command in out
 
 
@@ -52,3 +52,92 @@ def test_demo_runs_on_the_synthetic_catalog(tmp_path, monkeypatch):
     assert main(["demo", "--quick", "--output", str(tmp_path / "demo")]) == 0
     assert (tmp_path / "demo" / "forecasts.png").stat().st_size > 10_000
     assert "TextTiDE" in (tmp_path / "demo" / "comparison.md").read_text()
+
+
+def test_version_matches_the_distribution(capsys):
+    from importlib.metadata import version
+
+    import darts_llm
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"darts-llm {version('darts-llm')}"
+    assert darts_llm.__version__ == version("darts-llm")
+
+
+def test_version_and_help_import_neither_torch_nor_darts():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from darts_llm.cli import build_parser\n"
+        "for argv in (['--version'], ['--help'], ['cache', '--help']):\n"
+        "    try:\n"
+        "        build_parser().parse_args(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = sorted(m for m in ('torch', 'darts', 'transformers', 'pandas') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def _encode_into(cache_dir, tiny_bert_dir, texts):
+    from darts_llm.cache import EmbeddingCache
+    from darts_llm.encoders.huggingface import HuggingFaceEncoder
+
+    encoder = HuggingFaceEncoder(tiny_bert_dir, max_length=16)
+    EmbeddingCache(cache_dir).encode(encoder, texts)
+    return encoder.encoder_id
+
+
+def test_cache_info_and_clear_one_encoder(tmp_path, tiny_bert_dir, tiny_encoder, capsys):
+    from darts_llm.cache import EmbeddingCache
+
+    cache_dir = tmp_path / "emb"
+    short_id = _encode_into(cache_dir, tiny_bert_dir, ["red candle", "blue mug", "red candle"])
+    _encode_into(cache_dir, tiny_bert_dir, ["blue mug", "green star"])  # second shard, one repeat
+    EmbeddingCache(cache_dir).encode(tiny_encoder, ["white heart"])  # another encoder (max_length 32)
+    (cache_dir / "junk").mkdir()
+    (cache_dir / "junk" / "broken.npz").write_bytes(b"not a zip")
+
+    assert main(["cache", "info", "--cache-dir", str(cache_dir)]) == 0
+    out = capsys.readouterr().out
+    assert str(cache_dir) in out
+    assert "Entries:   4 embeddings in 4 files" in out  # 3 distinct texts + 1; the broken file counts as a file
+    assert f"{short_id}  3 embeddings" in out and f"{tiny_encoder.encoder_id}  1 embeddings" in out
+    assert "Unreadable files" in out
+
+    # a part of an id that fits both encoders is refused, naming them
+    assert main(["cache", "clear", "--cache-dir", str(cache_dir), "--encoder", "hf:"]) == 2
+    err = capsys.readouterr().err
+    assert "matches 2 encoders" in err and short_id in err
+    assert main(["cache", "clear", "--cache-dir", str(cache_dir), "--encoder", "maxlen=16"]) == 0
+    assert "Removed 2 files" in capsys.readouterr().out
+    assert main(["cache", "info", "--cache-dir", str(cache_dir)]) == 0
+    out = capsys.readouterr().out
+    assert short_id not in out and tiny_encoder.encoder_id in out
+
+    # the remaining encoder's vectors are still served from disk
+    fresh = EmbeddingCache(cache_dir)
+    fresh.encode(tiny_encoder, ["white heart"])
+    assert fresh.misses == 0
+
+    assert main(["cache", "clear", "--cache-dir", str(cache_dir)]) == 0
+    assert "Removed 2 files" in capsys.readouterr().out  # the shard and the broken file
+    assert main(["cache", "info", "--cache-dir", str(cache_dir)]) == 0
+    assert "Entries:   0 embeddings in 0 files" in capsys.readouterr().out
+    assert cache_dir.is_dir()  # the directory itself stays
+
+
+def test_cache_clear_unknown_encoder_and_default_dir(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DARTS_LLM_CACHE_DIR", str(tmp_path / "root"))
+    assert main(["cache", "info"]) == 0
+    assert str(tmp_path / "root" / "embeddings") in capsys.readouterr().out
+    assert main(["cache", "clear", "--encoder", "nope"]) == 2
+    assert "matches no encoder" in capsys.readouterr().err
+    assert main(["cache", "clear"]) == 0
+    assert "Removed 0 files" in capsys.readouterr().out
