@@ -30,6 +30,8 @@ _EXPORTS = {
     "hookimpl": "darts_llm.hookspecs",
     "list_encoders": "darts_llm.registry",
     "list_models": "darts_llm.registry",
+    "pooled_wape": "darts_llm.evaluation",
+    "replace_static_text": "darts_llm.evaluation",
 }
 
 __all__ = sorted(_EXPORTS)
