@@ -1,6 +1,7 @@
 """Timestamped text (reviews, reports, promotion notes) -> covariate series on each target's own time index.
 
-See :mod:`darts_llm.dataprocessing.alignment` for the exact rule of which step a text lands in.
+See :mod:`darts_llm.dataprocessing.alignment` for the exact rule of which step a text lands in, and
+:mod:`darts_llm.dataprocessing.builder` for the shape (``fit`` / ``past_covariates`` / ``future_covariates``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from darts_llm.dataprocessing.alignment import (
     extended_grid,
     visible_step,
 )
+from darts_llm.dataprocessing.builder import CovariateBuilder, as_series_list, check_horizon, series_keys
+from darts_llm.dataprocessing.events import ParsedEvents, TextEvents
 from darts_llm.dataprocessing.projection import (
     TextProjection,
     cache_from_state,
@@ -30,7 +33,6 @@ from darts_llm.dataprocessing.projection import (
     check_cache,
     check_projection,
 )
-from darts_llm.dataprocessing.events import ParsedEvents, parse_events
 from darts_llm.encoders.base import TextEncoder
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 _DECAY_HALF_LIVES = 40
 
 
-class TextEventsEmbedder:
+class TextEventsEmbedder(CovariateBuilder):
     """Turn timestamped text into covariate series aligned to each target series, with no look-ahead.
 
     For each target series the output has, on the target's own time index:
@@ -50,43 +52,27 @@ class TextEventsEmbedder:
     - ``{prefix}_steps_since``: steps since the last step with a text (0 at that step), capped at
       ``max_steps_since``; a series that has seen no text yet has ``max_steps_since``.
 
-    **No look-ahead.** A text stamped ``t`` first becomes visible at the first step whose label is ``>= t``; a text
-    about a period ``[start, end]`` at the first step whose label is ``>= end``. With labels at period ends (pandas
-    ``resample("W")``, ``ME``) that is the step whose period contains the text; with labels at period starts
-    (``MS``, weekly Mondays, daily) it is the step *after* the one whose period contains it, since that step's label
-    precedes the text. So a covariate value at step ``i`` depends only on texts stamped at or before label ``i``:
-    adding a text stamped after label ``i`` leaves every value at and before ``i`` unchanged (given a fitted
-    projection). Use the output as **past covariates**.
+    **No look-ahead** (:meth:`past_covariates`). A text stamped ``t`` first becomes visible at the first step whose
+    label is ``>= t``; a text about a period ``[start, end]`` at the first step whose label is ``>= end``. With
+    labels at period ends (pandas ``resample("W")``, ``ME``) that is the step whose period contains the text; with
+    labels at period starts (``MS``, weekly Mondays, daily) it is the step *after* the one whose period contains
+    it, since that step's label precedes the text. So a covariate value at step ``i`` depends only on texts stamped
+    at or before label ``i``: adding a text stamped after label ``i`` leaves every value at and before ``i``
+    unchanged (given a fitted projection).
 
-    **Known in advance** (``known_in_advance=True`` or a boolean column): such texts (planned promotions, holidays)
-    cover every step whose period overlaps ``[start, end]`` (see ``step_label``) and are returned by
-    :meth:`transform_future` as **future covariates**, which extend past the target end as far as the events do
-    (and at least ``horizon`` steps).
+    **Known in advance** (:meth:`future_covariates`): texts flagged by the events' ``known_in_advance`` (planned
+    promotions, holidays) cover every step whose period overlaps ``[start, end]`` (see ``step_label``); the output
+    extends past the target end as far as the events do, and at least ``n`` steps.
 
     Parameters
     ----------
     events
-        One row per text. Columns: the text (``text_col``), either a timestamp (``time_col``) or a period
-        (``start_col``, ``end_col``), optionally the series key (``key_col``) and the known-in-advance flag.
-        Timestamps are datetimes (or strings ``pd.to_datetime`` reads) for ``DatetimeIndex`` targets and integers
-        for ``RangeIndex`` targets. Missing text (``None``/NaN) counts as an event with the empty string.
-    text_col
-        Column with the text.
-    time_col
-        Column with one timestamp per text. When neither ``time_col`` nor ``start_col``/``end_col`` is given, a
-        column ``"time"`` is used if present, else the columns ``"start"`` and ``"end"``.
-    start_col, end_col
-        Columns with the start and end (inclusive) of the period each text is about.
-    key_col
-        Column naming the series each text belongs to. ``None``: every text belongs to every series (market news,
-        or a single target series).
+        The texts and the names of their columns: a :class:`~darts_llm.dataprocessing.TextEvents`.
     series_key
-        How a target series is matched to ``key_col``: the name of a static covariate column holding the key.
-        ``None``: the series' position in the sequence passed to ``fit``/``transform`` (0, 1, ...). A ``keys``
-        argument to ``fit``/``transform``/``transform_future`` (one key per series) overrides both.
-        A series whose key has no events gets the neutral values.
-    known_in_advance
-        ``False`` (default), ``True`` (every text is known in advance), or the name of a boolean column.
+        When the events have a ``key_col``: the name of the static covariate column (or ``metadata`` entry) of each
+        target series that holds its key. ``keys=[...]`` on :meth:`fit` / :meth:`past_covariates` /
+        :meth:`future_covariates` (one key per series) overrides it. A series whose key has no events gets the
+        neutral values.
     n_components
         Embedding size ``k`` with ``projection="pca"``.
     projection
@@ -108,32 +94,27 @@ class TextEventsEmbedder:
     prefix
         Prefix of the output component names.
     name
-        Name of the transformer.
+        Name used in messages.
 
     Notes
     -----
     Pickling stores the events, the fitted PCA, the projected vectors of the training texts and the encoder spec,
     never encoder weights; an unpickled embedder maps the texts it saw at fit time without loading the encoder.
+    In a Darts ``Pipeline``, wrap it in a :class:`~darts_llm.dataprocessing.CovariateTransformer`.
 
     Examples
     --------
-    >>> from darts_llm.dataprocessing import TextEventsEmbedder
-    >>> emb = TextEventsEmbedder(reviews, key_col="item_id", series_key="item_id", time_col="date", n_components=8)
-    >>> past_train = emb.fit_transform(train_series)   # PCA fitted on texts visible within the training range
-    >>> past_full = emb.transform(full_series)         # same projection, covariates up to the series end
-    >>> model.fit(train_series, past_covariates=past_train)
+    >>> from darts_llm.dataprocessing import TextEvents, TextEventsEmbedder
+    >>> reviews = TextEvents(frame, text_col="review", time_col="date", key_col="item_id")  # doctest: +SKIP
+    >>> emb = TextEventsEmbedder(reviews, series_key="item_id", n_components=8)  # doctest: +SKIP
+    >>> emb.fit(train_series)              # PCA fitted on texts visible within the training range  # doctest: +SKIP
+    >>> past_full = emb.past_covariates(full_series)   # same projection, up to each series' end  # doctest: +SKIP
     """
 
     def __init__(
         self,
-        events: pd.DataFrame,
-        text_col: str = "text",
-        time_col: str | None = None,
-        start_col: str | None = None,
-        end_col: str | None = None,
-        key_col: str | None = None,
+        events: TextEvents,
         series_key: str | None = None,
-        known_in_advance: bool | str = False,
         n_components: int | None = 8,
         projection: str | None = "pca",
         decay: float | None = None,
@@ -145,6 +126,7 @@ class TextEventsEmbedder:
         prefix: str = "text",
         name: str = "TextEventsEmbedder",
     ):
+        check_events(events)
         check_projection(projection, n_components)
         check_cache(cache)
         if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not decay > 0):
@@ -153,34 +135,14 @@ class TextEventsEmbedder:
             raise_log(ValueError(f"`max_steps_since` must be a positive integer, got {max_steps_since!r}."))
         if step_label not in STEP_LABELS:
             raise_log(ValueError(f"`step_label` must be one of {STEP_LABELS}, got {step_label!r}."))
-        if not isinstance(known_in_advance, (bool, str)):
-            raise_log(ValueError(f"`known_in_advance` must be a bool or a column name, got {known_in_advance!r}."))
         if series_key is not None and not isinstance(series_key, str):
-            raise_log(ValueError(f"`series_key` must be a static covariate column name or None, got {series_key!r}."))
+            raise_log(
+                ValueError(f"`series_key` must be a static covariate / metadata name or None, got {series_key!r}.")
+            )
         if not isinstance(prefix, str) or not prefix:
             raise_log(ValueError(f"`prefix` must be a non-empty string, got {prefix!r}."))
-        if time_col is None and start_col is None and end_col is None and isinstance(events, pd.DataFrame):
-            if "time" in events.columns:
-                time_col = "time"
-            elif {"start", "end"} <= set(events.columns):
-                start_col, end_col = "start", "end"
-        if time_col is not None and (start_col is not None or end_col is not None):
-            raise_log(ValueError("Pass either `time_col` (one timestamp per text) or `start_col` and `end_col` "
-                                 "(a period per text), not both."))
-        if time_col is None and (start_col is None or end_col is None):
-            raise_log(
-                ValueError(
-                    "Say when each text happened: pass `time_col` (one timestamp per text) or both `start_col` and "
-                    "`end_col` (a period); by default a column 'time', or columns 'start' and 'end', are used."
-                )
-            )
-        self.text_col = text_col
-        self.time_col = time_col
-        self.start_col = start_col
-        self.end_col = end_col
-        self.key_col = key_col
+        self.events = events
         self.series_key = series_key
-        self.known_in_advance = known_in_advance
         self.n_components = n_components
         self.projection = projection
         self.decay = None if decay is None else float(decay)
@@ -191,52 +153,30 @@ class TextEventsEmbedder:
         self.batch_size = batch_size
         self.prefix = prefix
         self.name = name
-        self._events = self._parse_events(events)
         self.projection_: TextProjection | None = None
 
-    # ------------------------------------------------------------------------------------------------ events
-    def _parse_events(self, events: pd.DataFrame) -> ParsedEvents:
-        return parse_events(
-            events, self.text_col, self.time_col, self.start_col, self.end_col, self.key_col, self.known_in_advance
-        )
+    @property
+    def fitted(self) -> bool:
+        return self.projection_ is not None
 
     # ------------------------------------------------------------------------------------------------ series
     def _keys(self, series: Sequence[TimeSeries], keys: Sequence[Hashable] | None) -> list[Hashable]:
-        if keys is not None:
-            keys = list(keys)
-            if len(keys) != len(series):
-                raise_log(ValueError(f"`keys` has {len(keys)} entries for {len(series)} series; pass one key per series."))
-            return keys
-        if self.key_col is None:
-            return [None] * len(series)
-        if self.series_key is None:
-            return list(range(len(series)))
-        out = []
-        for idx, ts in enumerate(series):
-            covs = ts.static_covariates
-            if covs is None or self.series_key not in covs.columns:
-                have = [] if covs is None else list(covs.columns)
-                raise_log(
-                    ValueError(
-                        f"series[{idx}] has no static covariate {self.series_key!r} (the `series_key`; it has "
-                        f"{have}); add it, or pass `keys=[...]` with one key per series."
-                    )
+        found = series_keys(series, self.series_key, keys)
+        if found is not None:
+            return found
+        if self.events.key_col is not None:
+            raise_log(
+                ValueError(
+                    f"The events are keyed by events[{self.events.key_col!r}], so say which series is which: set "
+                    f"`series_key` to the static covariate (or metadata entry) holding each series' key, or pass "
+                    f"`keys=[...]` with one key per series."
                 )
-            values = pd.unique(covs[self.series_key].to_numpy(dtype=object))
-            if len(values) != 1 or pd.isna(values[0]):
-                raise_log(
-                    ValueError(f"series[{idx}] static covariate {self.series_key!r} must hold one key, got {list(values)}.")
-                )
-            out.append(values[0])
-        return out
+            )
+        return [None] * len(series)
 
     def _check_series(self, series, events: ParsedEvents) -> list[TimeSeries]:
-        seq = [series] if isinstance(series, TimeSeries) else list(series)
-        if not seq:
-            raise_log(ValueError("`series` is empty; pass a TimeSeries or a non-empty sequence of them."))
+        seq = as_series_list(series)
         for idx, ts in enumerate(seq):
-            if not isinstance(ts, TimeSeries):
-                raise_log(ValueError(f"`series[{idx}]` is a {type(ts).__name__}, not a darts TimeSeries."))
             if ts.has_datetime_index != events.is_datetime:
                 kind = "a DatetimeIndex" if ts.has_datetime_index else "an integer (Range) index"
                 need = "timestamps" if ts.has_datetime_index else "integer time steps"
@@ -271,30 +211,30 @@ class TextEventsEmbedder:
         series
             The training target series (one or a sequence).
         keys
-            Optionally, one key per series (overrides ``series_key`` / positions).
+            Optionally, one key per series (overrides ``series_key``).
 
         Returns
         -------
         TextEventsEmbedder
             The fitted embedder.
         """
-        events = self._events
+        events = self.events.parsed
         seq = self._check_series(series, events)
-        series_keys = self._keys(seq, keys)
+        series_keys_ = self._keys(seq, keys)
         rows: list[np.ndarray] = []
         matched = 0
-        for ts, key in zip(seq, series_keys):
+        for ts, key in zip(seq, series_keys_):
             idx = events.rows_for(key)
             matched += bool(len(idx))
             last = as_int64(ts.time_index[-1:])[0]
             ok = np.where(events.known[idx], events.start[idx] <= last, events.end[idx] <= last)
             rows.append(idx[ok])
-        if self.key_col is not None and matched == 0:
+        if self.events.key_col is not None and matched == 0:
             sample = list(events.groups)[:5]
             raise_log(
                 ValueError(
-                    f"No series key matches events[{self.key_col!r}]: series keys {series_keys[:5]} vs event keys "
-                    f"{sample} (check `series_key`/`keys` and that both use the same type, e.g. str vs int)."
+                    f"No series key matches events[{self.events.key_col!r}]: series keys {series_keys_[:5]} vs event "
+                    f"keys {sample} (check `series_key`/`keys` and that both use the same type, e.g. str vs int)."
                 )
             )
         used = np.unique(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
@@ -311,15 +251,15 @@ class TextEventsEmbedder:
             projection=self.projection,
             cache=self.cache,
             batch_size=self.batch_size,
-            name=f"events[{self.text_col!r}]",
+            name=f"events[{self.events.text_col!r}]",
         ).fit([events.texts[i] for i in used])
         return self
 
-    # ------------------------------------------------------------------------------------------- transform
-    def transform(
+    # ------------------------------------------------------------------------------------------- covariates
+    def past_covariates(
         self,
         series: TimeSeries | Sequence[TimeSeries],
-        events: pd.DataFrame | None = None,
+        events: TextEvents | None = None,
         keys: Sequence[Hashable] | None = None,
     ) -> TimeSeries | list[TimeSeries]:
         """Past covariates: the texts that are not known in advance, on each series' own time index.
@@ -329,76 +269,81 @@ class TextEventsEmbedder:
         series
             Target series (one or a sequence); the output has exactly their time index.
         events
-            Optionally, a new events table (same columns) to use instead of the one given at construction, e.g.
-            with reviews that arrived since. New texts are encoded and projected with the fitted projection.
+            Optionally, new events (a :class:`~darts_llm.dataprocessing.TextEvents` with the same kind of times)
+            to use instead of the ones given at construction, e.g. with reviews that arrived since. New texts are
+            encoded and projected with the fitted projection.
         keys
-            Optionally, one key per series (overrides ``series_key`` / positions).
+            Optionally, one key per series (overrides ``series_key``).
 
         Returns
         -------
         TimeSeries | list[TimeSeries]
             One covariate series per target series (a single one for a single input).
         """
-        if self.known_in_advance is True:
+        parsed = self._events_for(events)
+        if parsed.known.all():
             raise_log(
                 ValueError(
-                    "Every event is known in advance (known_in_advance=True), so there are no past-covariate texts; "
-                    "call `transform_future(series, horizon=...)` for future covariates."
+                    "Every event is known in advance (the events' known_in_advance), so there are no past-covariate "
+                    "texts; call `future_covariates(series, n)` for future covariates."
                 )
             )
-        return self._run(series, events, keys, future=False, horizon=0)
+        return self._run(series, parsed, keys, future=False, horizon=0)
 
-    def transform_future(
+    def future_covariates(
         self,
         series: TimeSeries | Sequence[TimeSeries],
-        horizon: int = 0,
-        events: pd.DataFrame | None = None,
+        n: int = 0,
+        events: TextEvents | None = None,
         keys: Sequence[Hashable] | None = None,
     ) -> TimeSeries | list[TimeSeries]:
         """Future covariates: the texts known in advance, covering the steps their periods overlap.
 
-        Each output starts at its series' start and ends at the later of ``horizon`` steps after the series end
-        and the last step a known-in-advance event covers, so it reaches the forecast horizon.
+        Each output starts at its series' start and ends at the later of ``n`` steps after the series end and the
+        last step a known-in-advance event covers, so it reaches the forecast horizon.
 
         Parameters
         ----------
         series
             Target series (one or a sequence).
-        horizon
+        n
             Minimum number of steps after each series' end (e.g. the forecast horizon).
         events, keys
-            As in :meth:`transform`.
+            As in :meth:`past_covariates`.
 
         Returns
         -------
         TimeSeries | list[TimeSeries]
             One covariate series per target series.
         """
-        if self.known_in_advance is False:
+        n = check_horizon(n)
+        parsed = self._events_for(events)
+        if not parsed.known.any():
             raise_log(
                 ValueError(
-                    "No event is known in advance (known_in_advance=False); use `transform` for past covariates, "
-                    "or set `known_in_advance=True` / a boolean column for planned texts."
+                    "No event is known in advance, so there are no future-covariate texts; use "
+                    "`past_covariates(series)`, or build the events with `TextEvents(..., known_in_advance=True)` / "
+                    "a boolean column for planned texts."
                 )
             )
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
-            raise_log(ValueError(f"`horizon` must be a non-negative integer, got {horizon!r}."))
-        return self._run(series, events, keys, future=True, horizon=int(horizon))
+        return self._run(series, parsed, keys, future=True, horizon=n)
 
-    def fit_transform(
-        self, series: TimeSeries | Sequence[TimeSeries], keys: Sequence[Hashable] | None = None
-    ) -> TimeSeries | list[TimeSeries]:
-        """:meth:`fit` then :meth:`transform` on the same series."""
-        return self.fit(series, keys=keys).transform(series, keys=keys)
+    def _events_for(self, events: TextEvents | None) -> ParsedEvents:
+        if events is None:
+            return self.events.parsed
+        check_events(events)
+        if events.key_col is None and self.events.key_col is not None:
+            raise_log(ValueError("`events` has no `key_col` but the events given at construction had one; keep "
+                                 "the same columns (e.g. `embedder.events.with_data(new_frame)`)."))
+        return events.parsed
 
-    def _run(self, series, events, keys, future: bool, horizon: int):
+    def _run(self, series, parsed: ParsedEvents, keys, future: bool, horizon: int):
         if self.projection_ is None:
-            raise_log(ValueError(f"{self.name}: call `fit` (or `fit_transform`) before transforming."))
-        parsed = self._events if events is None else self._parse_events(events)
+            raise_log(ValueError(f"{self.name}: call `fit` before transforming series into covariates."))
         seq = self._check_series(series, parsed)
-        series_keys = self._keys(seq, keys)
+        keys_ = self._keys(seq, keys)
         per_series = []
-        for key in series_keys:
+        for key in keys_:
             idx = parsed.rows_for(key)
             per_series.append(idx[parsed.known[idx] == future])
         used = np.unique(np.concatenate(per_series)) if per_series else np.zeros(0, dtype=np.int64)
@@ -469,8 +414,7 @@ class TextEventsEmbedder:
     @property
     def components(self) -> list[str]:
         """Names of the output components (known after fit)."""
-        if self.projection_ is None:
-            raise_log(ValueError(f"{self.name} is not fitted; call `fit` first."))
+        self.check_fitted()
         dim = self.projection_.n_out_
         return [f"{self.prefix}_emb_{i}" for i in range(dim)] + [f"{self.prefix}_count", f"{self.prefix}_steps_since"]
 
@@ -489,6 +433,20 @@ class TextEventsEmbedder:
 
     def __repr__(self) -> str:
         return (
-            f"{self.name}(n_events={len(self._events.texts)}, key_col={self.key_col!r}, "
-            f"known_in_advance={self.known_in_advance!r}, decay={self.decay}, fitted={self.projection_ is not None})"
+            f"{self.name}(events={self.events!r}, series_key={self.series_key!r}, decay={self.decay}, "
+            f"fitted={self.fitted})"
         )
+
+
+def check_events(events: Any) -> None:
+    """A ``ValueError`` that says how to build a :class:`TextEvents` when ``events`` is not one."""
+    if isinstance(events, TextEvents):
+        return
+    hint = ""
+    if isinstance(events, pd.DataFrame):
+        hint = (
+            f" Wrap the table and name its columns, e.g. `TextEvents(frame, text_col=..., time_col=...)` or "
+            f"`TextEvents(frame, text_col=..., start_col=..., end_col=..., key_col=...)` (its columns are "
+            f"{list(events.columns)})."
+        )
+    raise_log(ValueError(f"`events` must be a darts_llm.dataprocessing.TextEvents, got {type(events).__name__}.{hint}"))

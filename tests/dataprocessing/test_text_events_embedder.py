@@ -10,7 +10,7 @@ import pytest
 from darts import TimeSeries
 
 from darts_llm.cache import EmbeddingCache
-from darts_llm.dataprocessing import TextEventsEmbedder
+from darts_llm.dataprocessing import TextEvents, TextEventsEmbedder
 from darts_llm.encoders.base import TextEncoder
 from darts_llm.errors import TextInputError
 
@@ -33,9 +33,24 @@ def cache():
     return EmbeddingCache()
 
 
+EVENT_ARGS = ("text_col", "time_col", "start_col", "end_col", "key_col", "known_in_advance")
+
+
+def as_events(frame: pd.DataFrame, **columns) -> TextEvents:
+    """The test tables use a column "text" and either "time" or "start"/"end"."""
+    columns.setdefault("text_col", "text")
+    if "time_col" not in columns and "start_col" not in columns:
+        if "time" in frame.columns:
+            columns["time_col"] = "time"
+        else:
+            columns.update(start_col="start", end_col="end")
+    return TextEvents(frame, **columns)
+
+
 def embedder(events, encoder, cache, **kwargs):
     kwargs.setdefault("n_components", 3)
-    return TextEventsEmbedder(events, encoder=encoder, cache=cache, **kwargs)
+    columns = {name: kwargs.pop(name) for name in EVENT_ARGS if name in kwargs}
+    return TextEventsEmbedder(as_events(events, **columns), encoder=encoder, cache=cache, **kwargs)
 
 
 def frame(cov: TimeSeries) -> pd.DataFrame:
@@ -75,7 +90,7 @@ def test_a_text_lands_at_the_first_label_at_or_after_it(tiny_encoder, cache, ind
     is_dt = isinstance(index, pd.DatetimeIndex)
     times = [pd.Timestamp(when), pd.Timestamp(when)] if is_dt else [when, when]
     events = pd.DataFrame({"time": times, "text": ["red heart", "blue paper cup set"]})
-    cov = embedder(events, tiny_encoder, cache).fit_transform(target(index))
+    cov = embedder(events, tiny_encoder, cache).fit(target(index)).past_covariates(target(index))
     df = frame(cov)
     expected = pd.Timestamp(expected) if is_dt else expected
     assert df["text_count"].to_dict() == {t: (2.0 if t == expected else 0.0) for t in index}
@@ -100,7 +115,7 @@ def test_a_period_is_visible_only_after_its_end(tiny_encoder, cache, index_name,
             "text": ["march report on cups", "may report", "a week"],
         }
     )
-    cov = embedder(events, tiny_encoder, cache, n_components=2).fit_transform(target(index))
+    cov = embedder(events, tiny_encoder, cache, n_components=2).fit(target(index)).past_covariates(target(index))
     counts = frame(cov)["text_count"]
     assert counts.index[counts > 0].strftime("%Y-%m-%d").tolist() == expected
     assert counts.sum() == len(expected)
@@ -131,7 +146,7 @@ def test_no_look_ahead_property(tiny_encoder, cache, index_name, periods, decay)
     rng = np.random.default_rng(abs(hash((index_name, periods, decay))) % 2**32)
     events = random_events(index, rng, 15, periods)
     emb = embedder(events, tiny_encoder, cache, decay=decay, max_steps_since=5).fit(target(index))
-    base = frame(emb.transform(target(index)))
+    base = frame(emb.past_covariates(target(index)))
     for pos in rng.choice(len(index) - 1, size=6, replace=False):
         t = index[pos]
         extra = random_events(index, rng, 3, periods)
@@ -143,7 +158,7 @@ def test_no_look_ahead_property(tiny_encoder, cache, index_name, periods, decay)
             extra["start"] = [min(s, e) for s, e in zip([t] * len(extra), extra["end"])]
         extra["text"] = [f"surprise {sentence(40 + k)}" for k in range(len(extra))]
         more = pd.concat([events, extra], ignore_index=True)
-        after = frame(emb.transform(target(index), events=more))
+        after = frame(emb.past_covariates(target(index), events=as_events(more)))
         pd.testing.assert_frame_equal(base.loc[:t], after.loc[:t], check_exact=True)
         assert not after.loc[index[pos + 1] :].equals(base.loc[index[pos + 1] :]) or extra[when].max() > index[-1]
 
@@ -173,7 +188,7 @@ def test_counts_steps_since_and_neutral_values(tiny_encoder, cache):
     )
     series = [target(index, {"item": ["a"]}), target(index, {"item": ["b"]}), target(index, {"item": ["zzz"]})]
     emb = embedder(events, tiny_encoder, cache, key_col="item", series_key="item", max_steps_since=4)
-    a, b, none = (frame(c) for c in emb.fit_transform(series))
+    a, b, none = (frame(c) for c in emb.fit(series).past_covariates(series))
     assert a["text_count"].tolist() == [0, 1, 2, 0, 0, 0, 0, 0]
     assert a["text_steps_since"].tolist() == [4, 0, 0, 1, 2, 3, 4, 4]
     assert b["text_count"].tolist() == [0, 0, 0, 0, 0, 1, 0, 0]
@@ -189,7 +204,7 @@ def test_counts_steps_since_and_neutral_values(tiny_encoder, cache):
 def test_texts_before_the_series_start_count_with_their_age(tiny_encoder, cache):
     index = pd.date_range("2024-01-01", periods=6, freq="D")
     events = pd.DataFrame({"time": pd.to_datetime(["2023-12-29", "2024-01-03"]), "text": [sentence(1), sentence(2)]})
-    df = frame(embedder(events, tiny_encoder, cache, max_steps_since=10).fit_transform(target(index)))
+    df = frame(embedder(events, tiny_encoder, cache, max_steps_since=10).fit(target(index)).past_covariates(target(index)))
     assert df["text_steps_since"].tolist() == [3, 4, 0, 1, 2, 3]
     assert df["text_count"].tolist() == [0, 0, 1, 0, 0, 0]
 
@@ -202,7 +217,7 @@ def test_decay_spreads_a_text_over_later_steps(tiny_encoder, cache):
     plain.fit(target(index))
     decayed.fit(target(index))
     old, vec = decayed.projection_.transform([sentence(4), sentence(5)])
-    df = frame(decayed.transform(target(index)))
+    df = frame(decayed.past_covariates(target(index)))
     # sum_j w_j e_j / max(1, sum_j w_j), w_j = 0.5 ** (age_j / decay); the 2023-06 text is 8 steps old at 2024-02
     for pos, age_new in [(1, 0), (2, 1), (4, 3)]:
         w_new, w_old = 0.5**age_new, 0.5 ** (age_new + 8)
@@ -210,7 +225,7 @@ def test_decay_spreads_a_text_over_later_steps(tiny_encoder, cache):
         np.testing.assert_allclose(df.iloc[pos, :3].to_numpy(), expected, rtol=1e-5, atol=1e-7)
     # before the new text only the old one, 7 steps old at 2024-01
     np.testing.assert_allclose(df.iloc[0, :3].to_numpy(), 0.5**7 * old, rtol=1e-5, atol=1e-7)
-    p = frame(plain.transform(target(index)))
+    p = frame(plain.past_covariates(target(index)))
     np.testing.assert_array_equal(p.iloc[2, :3].to_numpy(), 0.0)
     assert df["text_count"].tolist() == p["text_count"].tolist()
 
@@ -220,7 +235,7 @@ def test_missing_and_empty_text(tiny_encoder, cache):
     events = pd.DataFrame(
         {"time": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]), "text": [None, "", np.nan, "red heart"]}
     )
-    df = frame(embedder(events, tiny_encoder, cache, n_components=2).fit_transform(target(index)))
+    df = frame(embedder(events, tiny_encoder, cache, n_components=2).fit(target(index)).past_covariates(target(index)))
     assert df["text_count"].tolist() == [0, 1, 1, 1, 1]  # a missing text is still an event
     assert not df.isna().any().any()
     np.testing.assert_array_equal(df.iloc[1, :2].to_numpy(), df.iloc[2, :2].to_numpy())  # None == "" embedding
@@ -236,14 +251,14 @@ def test_fitted_projection_is_reused_on_new_series_and_texts(tiny_encoder, cache
             "item": [0, 0, 1, 2],
         }
     )
-    emb = embedder(events, tiny_encoder, cache, key_col="item").fit([target(index), target(index)])  # keys = positions
+    emb = embedder(events, tiny_encoder, cache, key_col="item").fit([target(index), target(index)], keys=[0, 1])
     assert set(emb.projection_.table_) == {sentence(1), sentence(2), sentence(3)}
     # a new series (key 2) with a text seen at fit time, given by explicit keys
-    new = frame(emb.transform(target(index), keys=[2]))
+    new = frame(emb.past_covariates(target(index), keys=[2]))
     np.testing.assert_array_equal(new.iloc[3, :3].to_numpy(), emb.projection_.transform([sentence(1)])[0])
     # new texts are projected with the fitted PCA
     fresh = events.assign(text=["brand new text about chairs", sentence(2), sentence(3), "another one"])
-    out = frame(emb.transform(target(index), events=fresh, keys=[0]))
+    out = frame(emb.past_covariates(target(index), events=as_events(fresh, key_col="item"), keys=[0]))
     pca = emb.projection_.pca_
     expected = pca.transform(tiny_encoder.encode(["brand new text about chairs"]).astype(np.float64))[0]
     np.testing.assert_allclose(out.iloc[1, :3].to_numpy(), expected, rtol=1e-4, atol=1e-5)
@@ -255,7 +270,7 @@ def test_pickle_round_trip_without_encoder_weights(tiny_encoder, cache, monkeypa
         {"start": index[:8], "end": index[:8] + pd.offsets.MonthEnd(0), "text": [sentence(i) for i in range(8)]}
     )
     emb = embedder(events, tiny_encoder, cache, decay=3.0).fit(target(index))
-    expected = emb.transform(target(index))
+    expected = emb.past_covariates(target(index))
     blob = pickle.dumps(emb)
     assert len(blob) < 100_000
     loaded = pickle.loads(blob)
@@ -267,7 +282,7 @@ def test_pickle_round_trip_without_encoder_weights(tiny_encoder, cache, monkeypa
     with monkeypatch.context() as m:
         m.setattr(TextEncoder, "encode", no_encoding)
         m.setattr(EmbeddingCache, "encode", no_encoding)
-        got = loaded.transform(target(index))
+        got = loaded.past_covariates(target(index))
     np.testing.assert_array_equal(expected.values(), got.values())
     assert expected.time_index.equals(got.time_index)
     assert loaded.projection_.get_encoder()._model is None
@@ -284,19 +299,19 @@ def test_known_in_advance_texts_are_future_covariates(tiny_encoder, cache):
         }
     )
     emb = embedder(promos, tiny_encoder, cache, n_components=2, known_in_advance=True).fit(target(index))
-    fut = frame(emb.transform_future(target(index)))
+    fut = frame(emb.future_covariates(target(index)))
     # labels are week starts: the December promo is before the series; the next one overlaps the weeks of 01-08 and 01-15, the second those of 03-04, 03-11
     active = fut.index[fut["text_count"] > 0].strftime("%Y-%m-%d").tolist()
     assert active == ["2024-01-08", "2024-01-15", "2024-03-04", "2024-03-11"]
     assert fut.index[0] == index[0] and fut.index[-1] == pd.Timestamp("2024-03-11")  # extends beyond the target
-    longer = emb.transform_future(target(index), horizon=10)
+    longer = emb.future_covariates(target(index), 10)
     assert longer.end_time() == index[-1] + 10 * index.freq
-    with pytest.raises(ValueError, match="transform_future"):
-        emb.transform(target(index))
+    with pytest.raises(ValueError, match="future_covariates"):
+        emb.past_covariates(target(index))
     # step_label="end": a step covers (previous label, label]
     sunday = pd.date_range("2024-01-07", periods=8, freq="W-SUN")
     emb_end = embedder(promos, tiny_encoder, cache, n_components=2, known_in_advance=True, step_label="end")
-    fut_end = frame(emb_end.fit(target(sunday)).transform_future(target(sunday)))
+    fut_end = frame(emb_end.fit(target(sunday)).future_covariates(target(sunday)))
     active = fut_end.index[fut_end["text_count"] > 0].strftime("%Y-%m-%d").tolist()
     assert active == ["2024-01-14", "2024-01-21", "2024-03-10", "2024-03-17"]
 
@@ -307,12 +322,12 @@ def test_known_in_advance_column_splits_past_and_future(tiny_encoder, cache):
         {"time": [3, 5, 25], "text": [sentence(1), sentence(2), sentence(3)], "planned": [False, True, True]}
     )
     emb = embedder(events, tiny_encoder, cache, n_components=2, known_in_advance="planned").fit(target(index))
-    past = frame(emb.transform(target(index)))
-    fut = frame(emb.transform_future(target(index), horizon=3))
+    past = frame(emb.past_covariates(target(index)))
+    fut = frame(emb.future_covariates(target(index), 3))
     assert past.index[past["text_count"] > 0].tolist() == [3]
     assert fut.index[fut["text_count"] > 0].tolist() == [5, 25]
     assert fut.index[-1] == 25
-    assert isinstance(emb.transform_future(target(index)).time_index, pd.RangeIndex)
+    assert isinstance(emb.future_covariates(target(index)).time_index, pd.RangeIndex)
 
 
 def test_covariates_work_in_a_darts_model(tiny_encoder, cache):
@@ -326,12 +341,12 @@ def test_covariates_work_in_a_darts_model(tiny_encoder, cache):
     past = embedder(events, tiny_encoder, cache, n_components=2, decay=2.0)
     future = embedder(promos.assign(text=[sentence(i) for i in range(len(promos))]), tiny_encoder, cache,
                       n_components=2, known_in_advance=True)
-    past_train = past.fit_transform(train)
+    past_train = past.fit(train).past_covariates(train)
     future.fit(train)
     model = LinearRegressionModel(lags=3, lags_past_covariates=2, lags_future_covariates=[0, 1], output_chunk_length=2)
-    model.fit(train, past_covariates=past_train, future_covariates=future.transform_future(train, horizon=2))
+    model.fit(train, past_covariates=past_train, future_covariates=future.future_covariates(train, 2))
     pred = model.predict(
-        4, series=train, past_covariates=past.transform(series), future_covariates=future.transform_future(series, horizon=4)
+        4, series=train, past_covariates=past.past_covariates(series), future_covariates=future.future_covariates(series, 4)
     )
     assert len(pred) == 4 and np.all(np.isfinite(pred.values()))
 
@@ -347,7 +362,7 @@ def test_errors_name_the_problem(tiny_encoder, cache):
     with pytest.raises(ValueError, match="'body'"):
         embedder(good, tiny_encoder, cache, text_col="body")
     with pytest.raises(ValueError, match="time_col"):
-        embedder(good.drop(columns="time"), tiny_encoder, cache)
+        TextEvents(good.drop(columns="time"), text_col="text")
     with pytest.raises(ValueError, match="missing timestamp"):
         embedder(good.assign(time=[pd.Timestamp("2024-01-02"), pd.NaT]), tiny_encoder, cache)
     with pytest.raises(ValueError, match="could not be read as timestamps"):
@@ -369,7 +384,7 @@ def test_errors_name_the_problem(tiny_encoder, cache):
     with pytest.raises(ValueError, match="one key per series"):
         keyed.fit([target(index)], keys=["a", "b"])
     with pytest.raises(ValueError, match="before transforming"):
-        keyed.transform(target(index, {"item": ["a"]}))
+        keyed.past_covariates(target(index, {"item": ["a"]}))
     # index kinds must match
     with pytest.raises(ValueError, match="integer time steps"):
         embedder(good, tiny_encoder, cache).fit(target(pd.RangeIndex(0, 5)))
@@ -378,4 +393,48 @@ def test_errors_name_the_problem(tiny_encoder, cache):
     with pytest.raises(ValueError, match="No event text is available"):
         embedder(good, tiny_encoder, cache).fit(target(pd.date_range("2020-01-01", periods=3, freq="D")))
     with pytest.raises(ValueError, match="horizon"):
-        embedder(good, tiny_encoder, cache, known_in_advance=True).fit(target(index)).transform_future(target(index), horizon=-1)
+        embedder(good, tiny_encoder, cache, known_in_advance=True).fit(target(index)).future_covariates(target(index), -1)
+
+
+def test_events_are_a_table_with_named_columns(tiny_encoder, cache):
+    index = pd.date_range("2024-01-01", periods=6, freq="D")
+    frame_ = pd.DataFrame({"when": pd.to_datetime(["2024-01-02", "2024-01-04"]), "body": ["red", "blue cup"],
+                           "sku": ["a", "b"]})
+    with pytest.raises(ValueError, match=r"must be a darts_llm.dataprocessing.TextEvents.*TextEvents\(frame"):
+        TextEventsEmbedder(frame_, encoder=tiny_encoder, cache=cache)
+    with pytest.raises(TypeError):
+        TextEvents(frame_)  # the text column is never guessed
+    with pytest.raises(ValueError, match="time_col"):
+        TextEvents(frame_, text_col="body")  # nor the time column
+    events = TextEvents(frame_, text_col="body", time_col="when", key_col="sku")
+    assert len(events) == 2 and "key_col='sku'" in repr(events)
+    emb = TextEventsEmbedder(events, n_components=1, encoder=tiny_encoder, cache=cache)
+    with pytest.raises(ValueError, match=r"keyed by events\['sku'\].*series_key"):
+        emb.fit(target(index))  # which series is which is never guessed from positions
+    emb.fit([target(index), target(index)], keys=["a", "b"])
+    a, b = (frame(c) for c in emb.past_covariates([target(index), target(index)], keys=["a", "b"]))
+    assert a["text_count"].tolist() == [0, 1, 0, 0, 0, 0] and b["text_count"].tolist() == [0, 0, 0, 1, 0, 0]
+    more = events.with_data(pd.concat([frame_, frame_.assign(when=pd.Timestamp("2024-01-05"))], ignore_index=True))
+    a2 = frame(emb.past_covariates(target(index), events=more, keys=["a"]))
+    assert a2["text_count"].tolist() == [0, 1, 0, 0, 1, 0]
+    # the key can also live in the series' metadata
+    by_meta = TextEventsEmbedder(events, series_key="sku", n_components=1, encoder=tiny_encoder, cache=cache)
+    tagged = [target(index).with_metadata({"sku": key}) for key in ("a", "b")]
+    meta = by_meta.fit(tagged).past_covariates(tagged[1])
+    assert frame(meta)["text_count"].tolist() == b["text_count"].tolist()
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2024-01-02 00:00+01:00", "2024-06-02 00:00+02:00"],  # strings with two UTC offsets (summer time)
+        [pd.Timestamp("2024-01-02", tz="Europe/Paris"), pd.Timestamp("2024-01-03", tz="UTC")],  # two zones
+        [pd.Timestamp("2024-01-02", tz="UTC"), pd.Timestamp("2024-01-03")],  # aware and naive
+    ],
+)
+def test_mixed_utc_offsets_name_the_column_and_the_fix(times):
+    events = pd.DataFrame({"published": times, "text": ["a", "b"]})
+    with pytest.raises(ValueError, match=r"events\['published'\] mixes .*utc=True"):
+        TextEvents(events, text_col="text", time_col="published")
+    fixed = events.assign(published=pd.to_datetime(events["published"], utc=True))  # the advice works
+    assert TextEvents(fixed, text_col="text", time_col="published").parsed.is_datetime
