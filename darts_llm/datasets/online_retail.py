@@ -29,6 +29,9 @@ import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
+from darts_llm.datasets.compat import check_frequency_supported
+from darts_llm.datasets.retail_files import COLUMNS, RETAIL_II_COLUMNS, read_retail_file, require_openpyxl
+
 __all__ = [
     "ONLINE_RETAIL_URL",
     "clean_online_retail",
@@ -44,16 +47,6 @@ ENV_PATH = "DARTS_LLM_ONLINE_RETAIL"
 #: Environment variable overriding the cache directory (default ``~/.cache/darts_llm``).
 ENV_CACHE_DIR = "DARTS_LLM_CACHE_DIR"
 
-COLUMNS = (
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-)
 _CACHE_NAME = "online_retail.csv.gz"
 # The zip's hash cannot be pinned offline, so a download is verified on its *content* instead.
 _EXPECTED_ROWS = 541_909
@@ -76,8 +69,9 @@ SERVICE_DESCRIPTION = re.compile(
 
 _FIX_HINT = (
     "Fix it in one of three ways: pass `path=` to a local copy ('.csv', '.csv.gz' or '.xlsx' with the "
-    f"columns {', '.join(COLUMNS)}); or set the environment variable {ENV_PATH} to that file; or go "
-    f"online (with `openpyxl` installed) so the official file {ONLINE_RETAIL_URL} can be downloaded "
+    f"columns {', '.join(COLUMNS)}, or the Online Retail II columns {', '.join(RETAIL_II_COLUMNS)}); or set "
+    f"the environment variable {ENV_PATH} to that file; or go online (with the `xlsx` extra installed: "
+    f"`pip install 'darts-llm[xlsx]'`) so the official file {ONLINE_RETAIL_URL} can be downloaded "
     "into the cache directory (~/.cache/darts_llm, or the directory in "
     f"{ENV_CACHE_DIR})."
 )
@@ -109,15 +103,19 @@ def load_online_retail_transactions(
     Parameters
     ----------
     path
-        A ``.csv``, ``.csv.gz`` or ``.xlsx`` file with the UCI columns ``InvoiceNo, StockCode,
-        Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country``.
+        A ``.csv``, ``.csv.gz`` or ``.xlsx`` file of *Online Retail* (columns ``InvoiceNo, StockCode,
+        Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country``) or of *Online Retail II*
+        (``Invoice, StockCode, Description, Quantity, InvoiceDate, Price, Customer ID, Country``; its
+        ``.xlsx`` has the sheets 2009-2010 and 2010-2011, and both are read). The layout is chosen by the
+        columns found; see :mod:`darts_llm.datasets.retail_files`. An ``.xlsx`` needs the ``xlsx`` extra
+        (``openpyxl``).
     download
         Whether to download the official file when no local copy is found.
 
     Returns
     -------
     pandas.DataFrame
-        One row per transaction line, the UCI columns with dtypes ``str`` (InvoiceNo, StockCode,
+        One row per transaction line, the *Online Retail* columns (whatever the file's layout) with dtypes ``str`` (InvoiceNo, StockCode,
         Description, Country), ``int64`` (Quantity), ``datetime64`` (InvoiceDate), ``float64``
         (UnitPrice) and ``Int64`` (CustomerID). Values are exactly as in the file (no cleaning).
 
@@ -165,7 +163,7 @@ def _resolve_path(path, download: bool) -> Path:
 
 def _download(dest: Path) -> None:
     """Download the UCI zip, check its content and store it as a ``.csv.gz`` at ``dest``."""
-    _require_openpyxl()
+    require_openpyxl()
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
         zip_path = Path(tmp) / "online_retail.zip"
@@ -176,7 +174,7 @@ def _download(dest: Path) -> None:
             if not members:
                 raise ValueError(f"the zip holds no .xlsx file (members: {zf.namelist()})")
             xlsx = Path(zf.extract(members[0], tmp))
-        df = _read_file(xlsx)
+        df = read_retail_file(xlsx)
         if len(df) != _EXPECTED_ROWS or int(df["Quantity"].sum()) != _EXPECTED_QUANTITY:
             raise ValueError(
                 f"the downloaded file has {len(df)} rows and sum(Quantity)={int(df['Quantity'].sum())}, "
@@ -187,42 +185,9 @@ def _download(dest: Path) -> None:
         os.replace(part, dest)  # atomic: a half-written cache file is never seen
 
 
-def _require_openpyxl() -> None:
-    try:
-        import openpyxl  # noqa: F401
-    except ImportError as err:
-        raise ImportError(
-            "Reading the UCI '.xlsx' file needs `openpyxl`: `pip install openpyxl`, or pass `path=` to a "
-            "'.csv'/'.csv.gz' copy."
-        ) from err
-
-
 @functools.lru_cache(maxsize=4)
 def _read_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    return _read_file(Path(path))
-
-
-def _read_file(path: Path) -> pd.DataFrame:
-    name = path.name.lower()
-    text_cols = {"InvoiceNo": str, "StockCode": str, "Description": str, "Country": str}
-    if name.endswith((".csv", ".csv.gz")):
-        df = pd.read_csv(path, dtype=text_cols)
-    elif name.endswith(".xlsx"):
-        _require_openpyxl()
-        df = pd.read_excel(path, dtype=text_cols, engine="openpyxl")
-    else:
-        raise ValueError(f"`path` {str(path)!r} must end with '.csv', '.csv.gz' or '.xlsx'.")
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"`path` {str(path)!r} lacks the Online Retail columns {missing} (found {list(df.columns)})."
-        )
-    df = df[list(COLUMNS)].copy()
-    df["Quantity"] = pd.to_numeric(df["Quantity"]).astype("int64")
-    df["UnitPrice"] = pd.to_numeric(df["UnitPrice"]).astype("float64")
-    df["CustomerID"] = pd.to_numeric(df["CustomerID"]).astype("Float64").astype("Int64")
-    df["InvoiceDate"] = pd.to_datetime(df["InvoiceDate"])
-    return df
+    return read_retail_file(Path(path))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -468,6 +433,7 @@ def _check_freq(freq: str) -> pd.DateOffset:
     )
     if not ok:
         raise ValueError(f"`freq` {freq!r} is not supported; use 'W' (or 'W-<DAY>'), 'D', 'MS' or 'ME'.")
+    check_frequency_supported(offset, "freq")
     return offset
 
 

@@ -156,12 +156,18 @@ def test_trailing_partial_week_kept_on_request(retail_csv):
 
 
 def test_daily_and_monthly(retail_csv):
-    daily = _by_code(load_online_retail(retail_csv, freq="D"))
-    mug = daily["10001"]
-    assert mug.freq_str == "D"
-    assert mug.start_time() == pd.Timestamp("2011-01-03")
-    assert mug.end_time() == pd.Timestamp("2011-01-28")  # a last day cannot be judged: kept
-    assert mug.values()[:, 0].sum() == 112.0
+    from darts_llm.datasets.compat import darts_handles_daily_series
+
+    if darts_handles_daily_series():
+        daily = _by_code(load_online_retail(retail_csv, freq="D"))
+        mug = daily["10001"]
+        assert mug.freq_str == "D"
+        assert mug.start_time() == pd.Timestamp("2011-01-03")
+        assert mug.end_time() == pd.Timestamp("2011-01-28")  # a last day cannot be judged: kept
+        assert mug.values()[:, 0].sum() == 112.0
+    else:  # Darts 0.48 with pandas 3: refused with the fix (see test_compat.py)
+        with pytest.raises(ValueError, match="pandas>=2.2,<3"):
+            load_online_retail(retail_csv, freq="D")
     monthly = load_online_retail(retail_csv, freq="MS", drop_incomplete_last=False)
     assert {(s.freq_str, s.start_time(), len(s)) for s in monthly} == {("MS", pd.Timestamp("2011-01-01"), 1)}
     # January is incomplete (the data end on the 28th), so no complete month is left
@@ -221,16 +227,92 @@ def test_nothing_found_offline(monkeypatch):
     assert "path=" in str(err.value) and orl.ENV_PATH in str(err.value) and "go online" in str(err.value)
 
 
-def test_xlsx_without_openpyxl_is_explained(tmp_path):
-    try:
-        import openpyxl  # noqa: F401
-    except ImportError:
-        bad = tmp_path / "retail.xlsx"
-        bad.write_bytes(b"x")
-        with pytest.raises(ImportError, match="pip install openpyxl"):
-            load_online_retail_transactions(bad)
-    else:
-        pytest.skip("openpyxl is installed; the missing-dependency message cannot be triggered")
+def test_xlsx_without_openpyxl_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    bad = tmp_path / "retail.xlsx"
+    bad.write_bytes(b"x")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # `import openpyxl` now raises ImportError
+    with pytest.raises(ImportError, match=r"darts-llm\[xlsx\]") as err:
+        load_online_retail_transactions(bad)
+    assert "pip install openpyxl" in str(err.value) and ".csv" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Online Retail II layout: other column names, and an .xlsx with two sheets
+# --------------------------------------------------------------------------------------------------
+II_COLUMNS = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID",
+              "Country"]
+#: Lines of the 2009-2010 sheet (only the dates differ in kind from ROWS: they start a year earlier).
+EARLY_ROWS = [
+    _row("489434", "10001", "RED HEART MUG", 7, "2010-12-27 09:00:00", 2.0),
+    _row("489435", "40001", "GREEN STAR", 2, "2010-12-28 09:00:00", 1.0),
+    _row("C489436", "40001", "GREEN STAR", -1, "2010-12-29 09:00:00", 1.0),
+]
+
+
+def _retail_ii(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=II_COLUMNS)
+    df["Customer ID"] = df["Customer ID"].astype("Int64")
+    return df
+
+
+def test_retail_ii_csv_reads_like_the_original(tmp_path, retail_csv):
+    path = tmp_path / "online_retail_II.csv"
+    _retail_ii(ROWS).to_csv(path, index=False)
+    df = load_online_retail_transactions(path)
+    assert list(df.columns) == COLUMNS
+    pd.testing.assert_frame_equal(df, load_online_retail_transactions(retail_csv))
+    series = _by_code(load_online_retail(path))
+    np.testing.assert_array_equal(series["10001"].values()[:, 0], [8.0, 0.0, 4.0])
+
+
+def test_retail_ii_xlsx_reads_both_sheets(tmp_path, caplog):
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "online_retail_II.xlsx"
+    # the later sheet repeats one invoice of the earlier one (the UCI sheets overlap in December 2010)
+    late = [EARLY_ROWS[0], *ROWS]
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        _retail_ii(EARLY_ROWS).to_excel(writer, sheet_name="Year 2009-2010", index=False)
+        _retail_ii(late).to_excel(writer, sheet_name="Year 2010-2011", index=False)
+    with caplog.at_level("WARNING"):
+        df = load_online_retail_transactions(path)
+    assert len(df) == len(EARLY_ROWS) + len(ROWS)  # the repeated invoice is read once
+    assert "repeats 1 lines" in caplog.text
+    assert df["InvoiceNo"].tolist()[:3] == ["489434", "489435", "C489436"]
+    assert df["InvoiceNo"].dtype == object or pd.api.types.is_string_dtype(df["InvoiceNo"])
+    series = _by_code(load_online_retail(path))
+    assert "40001" in series  # only in the first sheet
+    mug = series["10001"]
+    assert mug.start_time() == pd.Timestamp("2011-01-02")  # its first sale is in the 2009-2010 sheet
+    np.testing.assert_array_equal(mug.values()[:, 0], [7.0, 8.0, 0.0, 4.0])
+
+
+def test_original_layout_xlsx(tmp_path, retail_csv):
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "Online Retail.xlsx"
+    raw = load_online_retail_transactions(retail_csv)
+    raw.to_excel(path, sheet_name="Online Retail", index=False)
+    df = load_online_retail_transactions(path)
+    pd.testing.assert_frame_equal(df, raw, check_dtype=False)
+    assert str(df["CustomerID"].dtype) == "Int64" and df["Quantity"].dtype == np.int64
+
+
+def test_unknown_layout_names_both(tmp_path):
+    path = tmp_path / "sales.csv"
+    pd.DataFrame({"Invoice": ["1"], "StockCode": ["1"], "Qty": [1]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="Online Retail II columns") as err:
+        load_online_retail_transactions(path)
+    assert "Price" in str(err.value) and "UnitPrice" in str(err.value)
+
+
+def test_daily_series_are_refused_where_darts_cannot_fit_them(retail_csv, monkeypatch):
+    from darts_llm.datasets import compat
+
+    monkeypatch.setattr(compat, "darts_handles_daily_series", lambda: False)
+    with pytest.raises(ValueError, match=r"`freq` 'D'.*pandas>=2.2,<3"):
+        load_online_retail(retail_csv, freq="D")
+    assert load_online_retail(retail_csv, freq="W")  # weekly data is not affected
 
 
 @pytest.mark.skipif(not REAL_FILE.is_file(), reason=f"real Online Retail file not found at {REAL_FILE}")
