@@ -140,6 +140,8 @@ def test_covariates_beyond_the_known_demand_are_an_error(tiny_encoder):
     new = panel[0].with_static_covariates(pd.DataFrame({"description": ["NEW CHRISTMAS TREE"], "sku": ["NEW"]}))
     with pytest.raises(ValueError, match="series\\[0\\] ends at"):
         keyed.past_covariates(new)  # a new product alone: its neighbours' recent weeks are unknown
+    with pytest.raises(ValueError, match="what its neighbours .* sold is known only up to"):
+        keyed.past_covariates(panel[0])  # its own newer weeks do not say what its neighbours sold
     with_panel = keyed.past_covariates([new] + panel)  # with the panel passed along they are known
     assert with_panel[0].end_time() == new.end_time()
 

@@ -199,20 +199,30 @@ class TextNeighbours(CovariateBuilder):
         return top, np.take_along_axis(sims, top, 1)
 
     # ------------------------------------------------------------------------------------------ covariates
-    def _known_panel(self, series: list[TimeSeries], keys: list[Hashable] | None) -> tuple[pd.Index, np.ndarray]:
-        """Time axis and values of the fitted series, extended by the newer values of the passed series."""
+    def _known_panel(
+        self, series: list[TimeSeries], keys: list[Hashable] | None
+    ) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        """Time axis and values of the fitted series, extended by the newer values of the passed series.
+
+        Also returns, per fitted series, the last axis position up to which its values are known: the end of the
+        fitted panel, or the latest end among the passed series for a fitted series passed again (it may have
+        stopped selling earlier; no observation after its end is then the truth, not a gap).
+        """
         axis = _regular_axis([self.time_index_] + [ts.time_index for ts in series], self.freq_)
         values = np.full((len(self.texts_), len(axis)), np.nan, dtype=np.float32)
         values[:, axis.get_indexer(self.time_index_)] = self.values_
+        known_until = np.full(len(self.texts_), axis.get_loc(self.time_index_[-1]), dtype=np.int64)
         if keys is not None and self.keys_ is not None:
             position = {key: j for j, key in enumerate(self.keys_)}
-            for ts, key in zip(series, keys):
-                j = position.get(key)
-                if j is not None:
+            matched = [(ts, position[key]) for ts, key in zip(series, keys) if key in position]
+            if matched:
+                as_of = max(axis.get_loc(ts.end_time()) for ts, _ in matched)
+                for ts, j in matched:
                     observed = ts.univariate_values()
                     present = ~np.isnan(observed)
                     values[j, axis.get_indexer(ts.time_index[present])] = observed[present]
-        return axis, values
+                    known_until[j] = max(known_until[j], as_of)
+        return axis, values, known_until
 
     def past_covariates(
         self, series: TimeSeries | Sequence[TimeSeries], keys: Sequence[Hashable] | None = None
@@ -262,20 +272,20 @@ class TextNeighbours(CovariateBuilder):
             position = {key: j for j, key in enumerate(self.keys_)}
             exclude = [position.get(key) for key in keys]
         idx, sims = self.query(texts, exclude=exclude)
-        axis, panel = self._known_panel(series, keys)
-        observed = np.flatnonzero(~np.isnan(panel).all(axis=0))
-        known_end = axis[observed[-1]] if len(observed) else None
+        axis, panel, known_until = self._known_panel(series, keys)
         logged = np.log1p(np.clip(panel, 0, None))
         rolled = pd.DataFrame(logged.T).rolling(self.window, min_periods=1).mean().to_numpy().T
         out = []
         for i, ts in enumerate(series):
-            if known_end is None or ts.end_time() > known_end:
+            short = [j for j in idx[i] if known_until[j] < axis.get_loc(ts.end_time())]
+            if short:
+                names = [self.keys_[j] if self.keys_ is not None else f"fitted series {j}" for j in short[:5]]
                 raise_log(
                     ValueError(
-                        f"series[{i}] ends at {ts.end_time()}, but what its neighbours sold is known only up to "
-                        f"{known_end} (the fitted panel, extended by the fitted series passed here); pass the "
-                        f"neighbours' newer values with it (the full panel, with `series_key`/`keys` so they are "
-                        f"recognised), or fit on series that reach {ts.end_time()}."
+                        f"series[{i}] ends at {ts.end_time()}, but what its neighbours {names} sold is known only up "
+                        f"to {axis[int(known_until[short].min())]} (the fitted panel, extended by fitted series "
+                        f"passed again); pass the neighbours' newer values along (the full panel, with "
+                        f"`series_key`/`keys` so they are recognised), or fit on series that reach {ts.end_time()}."
                     )
                 )
             weights = np.clip(sims[i], 0, None) ** 2 + 1e-6

@@ -281,11 +281,11 @@ class TextEventsEmbedder(CovariateBuilder):
             One covariate series per target series (a single one for a single input).
         """
         parsed = self._events_for(events)
-        if parsed.known.all():
+        if (events or self.events).known_in_advance is True:
             raise_log(
                 ValueError(
-                    "Every event is known in advance (the events' known_in_advance), so there are no past-covariate "
-                    "texts; call `future_covariates(series, n)` for future covariates."
+                    "Every event is known in advance (the events were built with known_in_advance=True), so there are "
+                    "no past-covariate texts; call `future_covariates(series, n)` for future covariates."
                 )
             )
         return self._run(series, parsed, keys, future=False, horizon=0)
@@ -318,10 +318,11 @@ class TextEventsEmbedder(CovariateBuilder):
         """
         n = check_horizon(n)
         parsed = self._events_for(events)
-        if not parsed.known.any():
+        if (events or self.events).known_in_advance is False:
             raise_log(
                 ValueError(
-                    "No event is known in advance, so there are no future-covariate texts; use "
+                    "No event is known in advance (the events were built with known_in_advance=False), so there are no "
+                    "future-covariate texts; use "
                     "`past_covariates(series)`, or build the events with `TextEvents(..., known_in_advance=True)` / "
                     "a boolean column for planned texts."
                 )
