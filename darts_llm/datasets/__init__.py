@@ -15,9 +15,10 @@ from darts_llm.datasets.online_retail import (
     load_online_retail_transactions,
 )
 from darts_llm.datasets.synthetic import make_synthetic_catalog
-from darts_llm.datasets.time_mmd import TIME_MMD_DOMAINS, load_time_mmd
+from darts_llm.datasets.time_mmd import ALL_TIME_MMD_DOMAINS, TIME_MMD_DOMAINS, load_time_mmd
 
 __all__ = [
+    "ALL_TIME_MMD_DOMAINS",
     "TIME_MMD_DOMAINS",
     "clean_online_retail",
     "first_sale_dates",

@@ -14,6 +14,7 @@ look-ahead risk. A row describes its whole period, so it is safely known only fr
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -22,15 +23,27 @@ import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
-__all__ = ["TIME_MMD_DOMAINS", "load_time_mmd"]
+from darts_llm.datasets.compat import check_frequency_supported
+from darts_llm.datasets.regular import DUPLICATE_RULES, regular_series
 
-#: The domains whose files the loader knows (the full release has ten; any folder found under
-#: ``root/numerical`` is accepted too, with its frequency inferred).
+__all__ = ["ALL_TIME_MMD_DOMAINS", "TIME_MMD_DOMAINS", "load_time_mmd"]
+
+logger = logging.getLogger(__name__)
+
+#: The five domains whose real files this project develops on (``../shared/data/time_mmd``).
 TIME_MMD_DOMAINS = ("Agriculture", "Climate", "Economy", "Energy", "Traffic")
+#: The ten domains of the full release. Any other folder under ``root/numerical`` is accepted too.
+ALL_TIME_MMD_DOMAINS = (
+    "Agriculture", "Climate", "Economy", "Energy", "Environment", "Health_AFR", "Health_US", "Security",
+    "SocialGood", "Traffic",
+)
 #: Environment variable naming the Time-MMD root folder.
 ENV_ROOT = "DARTS_LLM_TIME_MMD"
-# Native frequencies: labels are the periods' start dates (``start_date``).
-_FREQ = {"Agriculture": "MS", "Climate": "W-TUE", "Economy": "MS", "Energy": "W-MON", "Traffic": "MS"}
+# Native frequencies: labels are the periods' start dates (``start_date``). Other domains: inferred.
+_FREQ = {
+    "Agriculture": "MS", "Climate": "W-TUE", "Economy": "MS", "Energy": "W-MON", "Environment": "D",
+    "Health_AFR": "W-MON", "Health_US": "W-MON", "Security": "MS", "SocialGood": "MS", "Traffic": "MS",
+}
 _TEXT_KINDS = ("report", "search")
 
 # Lines that are LLM headings, not content, and sentences that only say nothing was found.
@@ -57,6 +70,9 @@ def load_time_mmd(
     text: str = "report",
     include_preds: bool = False,
     min_chars: int = 20,
+    freq: str | None = None,
+    duplicates: str = "mean",
+    fill_missing: bool = True,
 ) -> tuple[TimeSeries, pd.DataFrame]:
     """Load the target series ``OT`` of one Time-MMD domain and its text events.
 
@@ -75,13 +91,33 @@ def load_time_mmd(
         module docstring). By default only ``fact`` is used.
     min_chars
         Texts shorter than this after cleaning are dropped.
+    freq
+        The target's frequency; default: the domain's native one (see below), or, for a domain not
+        listed there, inferred from the most common step between dates.
+    duplicates
+        How ``OT`` values that share a date are combined: ``"mean"`` (default), ``"sum"``, ``"first"``,
+        ``"last"``, ``"max"`` or ``"min"`` (Health_US has two rows for some New Year weeks: ISO week 53
+        and week 1 start on the same Monday).
+    fill_missing
+        Fill missing steps inside the series (dates absent from the file, empty or non-finite ``OT``) by
+        linear interpolation; otherwise they stay NaN.
+
+    Target cleaning (each step is logged as a warning that names the domain and the counts): unreadable
+    dates are dropped; non-numeric and non-finite ``OT`` values (Health_AFR has ``inf``) count as missing;
+    duplicate dates are combined by ``duplicates``; empty leading and trailing values are cut off; gaps
+    are filled to the frequency by ``fill_missing``. See :func:`darts_llm.datasets.regular.regular_series`.
+
+    Text alignment: text rows about periods that start after the target's last period cannot concern it
+    and are dropped; when no text row overlaps the target at all, a warning says so (the events are then
+    all before the target, or none are left).
 
     Returns
     -------
     series : TimeSeries
-        ``OT`` on the domain's native frequency (Agriculture, Economy, Traffic monthly ``MS``;
-        Climate weekly ``W-TUE``; Energy weekly ``W-MON``), labelled by each period's start date,
-        float32, component ``"OT"``, ``metadata={"domain": ...}``.
+        ``OT`` on the domain's native frequency (Agriculture, Economy, Security, SocialGood, Traffic
+        monthly ``MS``; Climate weekly ``W-TUE``; Energy, Health_AFR, Health_US weekly ``W-MON``;
+        Environment daily ``D``), labelled by each period's start date, float32, component ``"OT"``,
+        ``metadata={"domain": ...}``.
     events : pandas.DataFrame
         Columns ``start``, ``end`` (``datetime64``, the period the text covers) and ``text`` (``str``),
         sorted by ``start``. An ``end_date`` before its ``start_date`` (the year of a week across
@@ -97,15 +133,17 @@ def load_time_mmd(
         raise ValueError(f"`text` must be 'report', 'search' or 'both', got {text!r}.")
     if not isinstance(min_chars, int) or min_chars < 0:
         raise ValueError(f"`min_chars` must be an integer >= 0, got {min_chars!r}.")
+    if duplicates not in DUPLICATE_RULES:
+        raise ValueError(f"`duplicates` must be one of {DUPLICATE_RULES}, got {duplicates!r}.")
 
-    series = _load_series(_find_csv(base / "numerical" / name, name), name)
+    series = _load_series(_find_csv(base / "numerical" / name, name), name, freq, duplicates, fill_missing)
     kinds = _TEXT_KINDS if text == "both" else (text,)
     frames = [
         _load_text(_find_csv(base / "textual" / name, f"{name}_{kind}"), include_preds, min_chars)
         for kind in kinds
     ]
     events = pd.concat(frames, ignore_index=True).sort_values(["start", "end"], kind="stable")
-    return series, events.reset_index(drop=True)
+    return series, _align_events(events.reset_index(drop=True), series, name)
 
 
 def _resolve_root(root) -> Path:
@@ -141,23 +179,42 @@ def _find_csv(folder: Path, stem: str) -> Path:
     raise FileNotFoundError(f"Neither {stem}.csv nor {stem}.csv.gz is in {str(folder)!r}.")
 
 
-def _load_series(path: Path, domain: str) -> TimeSeries:
+def _load_series(path: Path, domain: str, freq, duplicates: str, fill_missing: bool) -> TimeSeries:
     df = pd.read_csv(path)
     time_col = next((c for c in ("start_date", "date") if c in df.columns), None)
     if time_col is None or "OT" not in df.columns:
         raise ValueError(f"{str(path)!r} needs an `OT` column and a `start_date` or `date` column.")
-    frame = pd.DataFrame(
-        {"time": pd.to_datetime(df[time_col]), "OT": pd.to_numeric(df["OT"]).astype(np.float32)}
-    ).sort_values("time")
-    if frame["time"].duplicated().any():
-        raise ValueError(f"{str(path)!r} has duplicate dates in `{time_col}`.")
-    return TimeSeries.from_dataframe(
-        frame,
-        time_col="time",
-        value_cols="OT",
-        freq=_FREQ.get(domain),
+    series = regular_series(
+        df[time_col],
+        df["OT"],
+        freq=freq or _FREQ.get(domain),
+        duplicates=duplicates,
+        fill_missing=fill_missing,
+        name=f"Time-MMD {domain} (`{time_col}`, `OT`)",
+        component="OT",
         metadata={"domain": domain},
     )
+    check_frequency_supported(series.freq, "freq")
+    return series
+
+
+def _align_events(events: pd.DataFrame, series: TimeSeries, domain: str) -> pd.DataFrame:
+    """Drop text about periods after the target; warn when no text overlaps the target."""
+    first, last_end = series.start_time(), series.end_time() + series.freq
+    after = events["start"] >= last_end
+    if after.any():
+        logger.warning(
+            "Time-MMD %s: dropped %d of %d text rows about periods after the target's last one (%s).",
+            domain, int(after.sum()), len(events), series.end_time().date(),
+        )
+        events = events[~after].reset_index(drop=True)
+    if events.empty or not (events["end"] >= first).any():
+        logger.warning(
+            "Time-MMD %s: no text row overlaps the target (%s .. %s); %s.",
+            domain, first.date(), series.end_time().date(),
+            "none is left" if events.empty else f"all {len(events)} end before it starts",
+        )
+    return events
 
 
 def _load_text(path: Path, include_preds: bool, min_chars: int) -> pd.DataFrame:
@@ -169,12 +226,16 @@ def _load_text(path: Path, include_preds: bool, min_chars: int) -> pd.DataFrame:
     if include_preds:
         preds = df["preds"].map(lambda p: " ".join(_clean_text(x) for x in str(p).split(";")))
         texts = (texts + " " + preds.where(df["preds"].notna(), "")).str.strip()
-    start, end = pd.to_datetime(df["start_date"]), pd.to_datetime(df["end_date"])
+    start = pd.to_datetime(df["start_date"], errors="coerce")
+    end = pd.to_datetime(df["end_date"], errors="coerce").fillna(start)
     # Weeks across New Year sometimes carry the old year in end_date (2020-12-28 .. "2020-01-03").
     next_year = end + pd.DateOffset(years=1)
     end = end.where(end >= start, next_year.where(next_year >= start, start))
     out = pd.DataFrame({"start": start, "end": end, "text": texts.astype("str")})
-    return out[out["text"].str.len() >= max(min_chars, 1)]
+    undated = out["start"].isna()
+    if undated.any():
+        logger.warning("%s: dropped %d text rows whose `start_date` cannot be read.", path.name, int(undated.sum()))
+    return out[~undated & (out["text"].str.len() >= max(min_chars, 1))]
 
 
 def _clean_text(value) -> str:

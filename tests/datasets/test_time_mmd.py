@@ -156,3 +156,131 @@ def test_real_domains(domain, freq):
     assert len(events) > 300
     assert not events["text"].str.match(r"^\W*NA\b").any()
     assert (events["end"] >= events["start"]).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# Irregular domains, in the layouts of the five domains not in ../shared (written here, small)
+# --------------------------------------------------------------------------------------------------
+REPORT = "Influenza activity increased in the region this week, above the seasonal baseline."
+
+
+def _domain(root: Path, name: str, numerical: str, reports) -> Path:
+    (root / "numerical" / name).mkdir(parents=True, exist_ok=True)
+    (root / "textual" / name).mkdir(parents=True, exist_ok=True)
+    (root / "numerical" / name / f"{name}.csv").write_text(numerical)
+    _write_text(root / "textual" / name / f"{name}_report.csv", reports)
+    _write_text(root / "textual" / name / f"{name}_search.csv", [])
+    return root
+
+
+def test_weekly_gaps_leading_empty_and_inf_are_filled(tmp_path, caplog):
+    # like Health_AFR: a repeated `date` header, no `start_date`, empty first targets, a gap, an `inf`
+    numerical = (
+        "date,date,end_date,OT\n"
+        "2001-01-01,2001-01-01,2001-01-07,\n"
+        "2001-01-08,2001-01-08,2001-01-14,\n"
+        "2001-01-15,2001-01-15,2001-01-21,1.0\n"
+        "2001-01-22,2001-01-22,2001-01-28,2.0\n"
+        "2001-02-12,2001-02-12,2001-02-18,5.0\n"  # 2001-01-29 and 2001-02-05 are missing
+        "2001-02-19,2001-02-19,2001-02-25,inf\n"
+        "2001-02-26,2001-02-26,2001-03-04,7.0\n"
+        "2001-03-05,2001-03-05,2001-03-11,\n"
+    )
+    _domain(tmp_path, "Outbreaks", numerical, [("2001-01-15", "2001-01-21", REPORT, "NA")])
+    with caplog.at_level("WARNING"):
+        series, events = load_time_mmd("Outbreaks", tmp_path)  # not a known domain: frequency inferred
+    assert series.freq_str == "W-MON"
+    assert series.start_time() == pd.Timestamp("2001-01-15") and series.end_time() == pd.Timestamp("2001-02-26")
+    np.testing.assert_allclose(series.values()[:, 0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    assert not np.isnan(series.values()).any()
+    assert "cut 2 empty leading and 1 empty trailing values" in caplog.text
+    assert "2 missing W-MON steps" in caplog.text and "1 empty or non-finite values" in caplog.text
+    assert "linear interpolation" in caplog.text and "Outbreaks" in caplog.text
+    assert len(events) == 1
+    kept, _ = load_time_mmd("Outbreaks", tmp_path, fill_missing=False)
+    assert len(kept) == 7 and int(np.isnan(kept.values()).sum()) == 3
+
+
+def test_duplicate_dates_are_aggregated(tmp_path, caplog):
+    # like Health_US: ISO week 53 and week 1 both start on Monday 1997-12-29
+    numerical = (
+        "date,start_date,end_date,YEAR,WEEK,OT\n"
+        "1997-12-22,1997-12-22,1997-12-28,1997,52,3.0\n"
+        "1997-12-29,1997-12-29,1998-01-04,1997,53,3.6\n"
+        "1997-12-29,1997-12-29,1998-01-04,1998,1,3.4\n"
+        "1998-01-05,1998-01-05,1998-01-11,1998,2,3.8\n"
+    )
+    _domain(tmp_path, "Health_US", numerical, [("1997-12-22", "1997-12-28", REPORT, "NA")])
+    with caplog.at_level("WARNING"):
+        series, _ = load_time_mmd("Health_US", tmp_path)
+    assert series.freq_str == "W-MON" and len(series) == 3
+    np.testing.assert_allclose(series.values()[:, 0], [3.0, 3.5, 3.8], rtol=1e-6)
+    assert "1 duplicate dates (e.g. 1997-12-29)" in caplog.text and "mean" in caplog.text
+    summed, _ = load_time_mmd("Health_US", tmp_path, duplicates="sum")
+    np.testing.assert_allclose(summed.values()[:, 0], [3.0, 7.0, 3.8], rtol=1e-6)
+    with pytest.raises(ValueError, match="`duplicates`"):
+        load_time_mmd("Health_US", tmp_path, duplicates="median-ish")
+
+
+MONTHLY = (
+    "date,start_date,end_date,OT\n"
+    "2010-01-01,2010-01-01,2010-01-31,10\n"
+    "2010-02-01,2010-02-01,2010-02-28,11\n"
+    "2010-03-01,2010-03-01,2010-03-31,12\n"
+    "2010-04-01,2010-04-01,2010-04-30,13\n"
+)
+
+
+def test_text_after_the_target_is_dropped(tmp_path, caplog):
+    reports = [("2010-02-01", "2010-02-28", REPORT, "NA"), ("2010-05-01", "2010-05-31", REPORT, "NA"),
+               ("2012-01-01", "2012-01-31", REPORT, "NA")]
+    _domain(tmp_path, "Security", MONTHLY, reports)
+    with caplog.at_level("WARNING"):
+        series, events = load_time_mmd("Security", tmp_path)
+    assert series.freq_str == "MS" and len(series) == 4
+    assert events["start"].tolist() == [pd.Timestamp("2010-02-01")]
+    assert "dropped 2 of 3 text rows about periods after the target" in caplog.text
+    assert "no text row overlaps" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "reports, says",
+    [([("2011-01-01", "2011-01-31", REPORT, "NA")], "none is left"),
+     ([("2009-01-01", "2009-01-31", REPORT, "NA"), ("2009-06-01", "2009-06-30", REPORT, "NA")],
+      "all 2 end before it starts")],
+)
+def test_text_that_never_overlaps_the_target_is_reported(tmp_path, caplog, reports, says):
+    _domain(tmp_path, "SocialGood", MONTHLY, reports)
+    with caplog.at_level("WARNING"):
+        series, events = load_time_mmd("SocialGood", tmp_path)
+    assert len(series) == 4
+    assert "no text row overlaps the target (2010-01-01 .. 2010-04-01)" in caplog.text and says in caplog.text
+    assert list(events.columns) == ["start", "end", "text"]
+
+
+def test_daily_domain_and_frequency_override(tmp_path, monkeypatch):
+    days = pd.date_range("2020-01-01", periods=10, freq="D")
+    numerical = "date,OT,start_date,end_date\n" + "".join(
+        f"{d:%Y-%m-%d},{i},{d:%Y-%m-%d},{d:%Y-%m-%d}\n" for i, d in enumerate(days) if i != 4
+    )
+    _domain(tmp_path, "Environment", numerical, [("2020-01-02", "2020-01-02", REPORT, "NA")])
+    series, _ = load_time_mmd("Environment", tmp_path)
+    assert series.freq_str == "D" and len(series) == 10 and series.values()[4, 0] == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="not on the frequency 'W-MON'.*`freq`"):
+        load_time_mmd("Environment", tmp_path, freq="W-MON")
+
+    from darts_llm.datasets import compat
+
+    monkeypatch.setattr(compat, "darts_handles_daily_series", lambda: False)
+    with pytest.raises(ValueError, match="daily series.*pandas>=2.2,<3"):
+        load_time_mmd("Environment", tmp_path)
+
+
+def test_empty_target_is_an_error(tmp_path):
+    _domain(tmp_path, "Empty", "date,OT\n2020-01-01,\n2020-02-01,x\n", [])
+    with pytest.raises(ValueError, match="Empty.*no value can be read"):
+        load_time_mmd("Empty", tmp_path)
+
+
+def test_all_domains_constant():
+    assert len(tm.ALL_TIME_MMD_DOMAINS) == 10 and set(TIME_MMD_DOMAINS) < set(tm.ALL_TIME_MMD_DOMAINS)
