@@ -45,7 +45,7 @@ def infer_frequency(dates: pd.DatetimeIndex, parameter: str = "freq") -> str:
     dates = pd.DatetimeIndex(dates)
     if len(dates) < 2:
         raise ValueError(f"Cannot infer a frequency from {len(dates)} date(s); pass `{parameter}`.")
-    days = pd.Series(np.diff(dates.normalize().asi8) // 86_400_000_000_000)
+    days = pd.Series(np.diff(dates.normalize()) / pd.Timedelta(days=1)).round().astype(int)
     step = int(days.mode().iloc[0])
 
     def starts_or_ends(start: str, end: str) -> str | None:

@@ -264,13 +264,14 @@ def test_daily_domain_and_frequency_override(tmp_path, monkeypatch):
         f"{d:%Y-%m-%d},{i},{d:%Y-%m-%d},{d:%Y-%m-%d}\n" for i, d in enumerate(days) if i != 4
     )
     _domain(tmp_path, "Environment", numerical, [("2020-01-02", "2020-01-02", REPORT, "NA")])
-    series, _ = load_time_mmd("Environment", tmp_path)
-    assert series.freq_str == "D" and len(series) == 10 and series.values()[4, 0] == pytest.approx(4.0)
     with pytest.raises(ValueError, match="not on the frequency 'W-MON'.*`freq`"):
         load_time_mmd("Environment", tmp_path, freq="W-MON")
 
     from darts_llm.datasets import compat
 
+    if compat.darts_handles_daily_series():  # not with Darts 0.48 and pandas 3 (see test_compat.py)
+        series, _ = load_time_mmd("Environment", tmp_path)
+        assert series.freq_str == "D" and len(series) == 10 and series.values()[4, 0] == pytest.approx(4.0)
     monkeypatch.setattr(compat, "darts_handles_daily_series", lambda: False)
     with pytest.raises(ValueError, match="daily series.*pandas>=2.2,<3"):
         load_time_mmd("Environment", tmp_path)
