@@ -12,7 +12,7 @@ Importing this package registers the model classes with ``darts.utils.serializat
 Darts' safe loading accepts them.
 """
 
-from darts_llm.models.base import TextCovariatesMixin
+from darts_llm.models.text_model import TextCovariatesMixin
 from darts_llm.models.explain import (
     TextExplanation,
     explain_text,

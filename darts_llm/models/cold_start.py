@@ -1,6 +1,6 @@
 """Short and missing sales history: observed-step masks, history dropout, and series for new products.
 
-A text model built with ``min_input_chunk_length`` (see :class:`~darts_llm.models.base.TextCovariatesMixin`)
+A text model built with ``min_input_chunk_length`` (see :class:`~darts_llm.models.TextCovariatesMixin`)
 accepts target series shorter than ``input_chunk_length``: Darts left-pads their input windows with NaN. Three
 pieces make those windows mean "not observed" instead of "unknown number":
 
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 from darts import TimeSeries
-from darts.utils.data.torch_datasets.utils import PLModuleInput
+from darts_llm.models.darts_internals import PLModuleInput
 
 __all__ = ["HistoryDropout", "mask_inputs", "masked_rin", "new_product_series"]
 

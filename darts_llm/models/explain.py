@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 from darts import TimeSeries
 from darts.logging import raise_log
 
-from darts_llm.cache import default_cache
 from darts_llm.encoders.base import clean_texts
 
 __all__ = ["TextExplanation", "explain_text", "plot_text_explanation"]
@@ -56,7 +54,7 @@ class TextExplanation:
         The reference text.
     neighbours
         The nearest known products by text, most similar first: ``rank, index`` (position in ``train_series``),
-        ``name`` (``metadata["stock_code"]`` when present), ``text``, ``similarity`` (cosine, in [-1, 1]),
+        ``name`` (see ``name_key``), ``text``, ``similarity`` (cosine, in [-1, 1]),
         ``n_observed``, ``mean``, ``last`` (of the first component's observed values, in the series' units),
         ``start``, ``end``. Empty without ``train_series``.
     """
@@ -120,17 +118,10 @@ def text_vectors(model, texts: Sequence[str]) -> np.ndarray:
     prediction); ``"lora"``/``"full"`` models embed with the encoder's pretrained weights through the cache.
     """
     texts = clean_texts(list(texts), name="texts")
-    if model.encoder_finetuning == "frozen":
-        ids = model._ids_of(texts)
-        table = model.model.text_table
-        rows = table[torch.as_tensor(ids, dtype=torch.long, device=table.device)].float().cpu().numpy()
-    else:
-        raw = torch.as_tensor(default_cache().encode(model.text_encoder, texts)).float()
-        rows = torch.nn.functional.layer_norm(raw, raw.shape[-1:]).numpy()
-    return _unit_rows(rows)
+    return _unit_rows(model.text_vocabulary.similarity_rows(texts, model.text_encoder))
 
 
-def _neighbour_table(model, query: str, train_series, train_texts, train_vectors, k, exclude_same_text):
+def _neighbour_table(model, query: str, train_series, train_texts, train_vectors, k, exclude_same_text, name_key):
     sims = train_vectors @ text_vectors(model, [query])[0]
     if exclude_same_text:
         sims = np.where(np.asarray(train_texts) == query, -np.inf, sims)
@@ -146,7 +137,7 @@ def _neighbour_table(model, query: str, train_series, train_texts, train_vectors
         rows.append({
             "rank": rank,
             "index": int(i),
-            "name": str(metadata.get("stock_code", i)),
+            "name": str(metadata.get(name_key, i)) if name_key is not None else str(i),
             "text": train_texts[i],
             "similarity": float(sims[i]),
             "n_observed": int(observed.sum()),
@@ -171,6 +162,7 @@ def explain_text(
     past_covariates: TimeSeries | Sequence[TimeSeries] | None = None,
     future_covariates: TimeSeries | Sequence[TimeSeries] | None = None,
     exclude_same_text: bool = True,
+    name_key: str | None = None,
     **predict_kwargs,
 ) -> TextExplanation | list[TextExplanation]:
     """Explain the forecasts of a fitted text model: text contribution per step and nearest known products.
@@ -203,6 +195,9 @@ def explain_text(
         Passed to ``model.predict`` for both forecasts.
     exclude_same_text
         Leave out neighbours whose text equals the query's (the product itself when it is a training series).
+    name_key
+        The key of ``TimeSeries.metadata`` whose value names each training series in the neighbours' ``name``
+        column (e.g. the product code a loader stored there). Default: ``None`` (the series' position).
 
     Returns
     -------
@@ -238,9 +233,9 @@ def explain_text(
     train_texts = train_vectors = None
     if train_series is not None:
         train_series = [train_series] if isinstance(train_series, TimeSeries) else list(train_series)
-        from darts_llm.neighbours import series_texts
-
-        train_texts = series_texts(train_series, columns[0])
+        train_texts = clean_texts(
+            [s.static_covariates[columns[0]].iloc[0] for s in train_series], name=f"{columns[0]} of train_series"
+        )
         train_vectors = text_vectors(model, train_texts)
 
     out = []
@@ -255,7 +250,7 @@ def explain_text(
         )
         if train_series is not None:
             explanation.neighbours = _neighbour_table(
-                model, texts[columns[0]], train_series, train_texts, train_vectors, k, exclude_same_text
+                model, texts[columns[0]], train_series, train_texts, train_vectors, k, exclude_same_text, name_key
             )
         out.append(explanation)
     return out[0] if single else out

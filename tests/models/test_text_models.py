@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,6 @@ from darts_llm.models import (
     TextTiDEModel,
     TextTSMixerModel,
 )
-from darts_llm.models import base as text_base
 
 # Distinct word counts: the texts differ even to a tokenizer that maps every word to [UNK].
 DESCRIPTIONS = [
@@ -167,7 +167,7 @@ def test_shuffled_descriptions_change_forecasts(tiny_encoder, cpu_trainer_kwargs
 
 def test_numeric_static_covariates_pass_through(tiny_encoder, cpu_trainer_kwargs, panel):
     model = tide(tiny_encoder, cpu_trainer_kwargs).fit(panel)
-    assert model._text_schema["numeric_cols"] == ["sku", "price"]
+    assert list(model._text_schema.numeric_cols) == ["sku", "price"]
     # the fused static tensor starts with the untouched numeric columns
     static = torch.tensor([[[3.0, 7.5, 0.0, 0.0, 0.0]]])
     fused = model.model.fuse_static(static)
@@ -259,8 +259,8 @@ def test_frozen_encoder_never_runs_during_training(tiny_encoder, cpu_trainer_kwa
     assert len(encodes) == 1 and sorted(encodes[0][2]) == sorted(d + " new" for d in DESCRIPTIONS)
     # the embedding table is a buffer of the network, so it is in its checkpoints
     state = model.model.state_dict()
-    assert "text_table" in state and state["text_table"].shape == (len(DESCRIPTIONS), tiny_encoder.dim)
-    assert not any(p is model.model.text_table for p in model.model.parameters())
+    assert "vocabulary.table" in state and state["vocabulary.table"].shape == (len(DESCRIPTIONS), tiny_encoder.dim)
+    assert not any(p is model.model.vocabulary.table for p in model.model.parameters())
     # known texts at prediction: no encoder call either
     calls.clear()
     model.predict(4, series=series)
@@ -269,7 +269,7 @@ def test_frozen_encoder_never_runs_during_training(tiny_encoder, cpu_trainer_kwa
 
 def test_unseen_text_is_encoded_at_predict_and_appended(tiny_encoder, cpu_trainer_kwargs, panel):
     model = tide(tiny_encoder, cpu_trainer_kwargs).fit(panel)
-    table = model.model.text_table.clone()
+    table = model.model.vocabulary.table.clone()
     texts = list(model.model.texts)
     base = values(model.predict(4, series=panel))
 
@@ -277,10 +277,10 @@ def test_unseen_text_is_encoded_at_predict_and_appended(tiny_encoder, cpu_traine
     forecast = model.predict(4, series=[launch, *panel[1:]])
     assert len(model.model.texts) == len(texts) + 1
     assert model.model.texts[: len(texts)] == texts  # ids are stable
-    torch.testing.assert_close(model.model.text_table[: len(texts)], table)
+    torch.testing.assert_close(model.model.vocabulary.table[: len(texts)], table)
     expected = default_cache().encode(tiny_encoder, ["new product jumbo doormat"])[0]
     expected = (expected - expected.mean()) / np.sqrt(expected.var() + 1e-5)  # stored standardised
-    np.testing.assert_allclose(model.model.text_table[-1].numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model.model.vocabulary.table[-1].numpy(), expected, rtol=1e-4, atol=1e-5)
     # the other series' forecasts are unchanged
     np.testing.assert_array_equal(values(forecast)[1:], base[1:])
     # missing descriptions are the empty string (a text like any other)
@@ -314,7 +314,7 @@ def test_save_load_gives_identical_predictions(tiny_encoder, cpu_trainer_kwargs,
     model.save(path)
     loaded = TextTiDEModel.load(path)  # Darts' safe loading (trusted=False)
     assert loaded.model.texts == model.model.texts
-    torch.testing.assert_close(loaded.model.text_table, model.model.text_table)
+    torch.testing.assert_close(loaded.model.vocabulary.table, model.model.vocabulary.table)
     np.testing.assert_array_equal(values(loaded.predict(4, series=panel, num_samples=20, random_state=7)), expected)
     # the grown vocabulary survives a second save/load
     loaded.save(path)
@@ -378,7 +378,7 @@ def test_load_weights_with_the_default_encoder(minilm_available, cpu_trainer_kwa
     path = str(tmp_path / "model.pt")
     model.save(path)
     fresh = TextTiDEModel(**{k: v for k, v in model.model_params.items()})
-    assert "text_encoder" not in fresh.model_params
+    assert fresh.model_params["text_encoder"] == "minilm"  # the default is recorded, as every text default
     fresh.load_weights(path)
     np.testing.assert_array_equal(values(fresh.predict(4, series=panel)), expected)
 
@@ -461,7 +461,7 @@ def test_bf16_mixed_precision_on_cpu(tiny_encoder, cpu_trainer_kwargs, panel):
 def test_float64_series(tiny_encoder, cpu_trainer_kwargs):
     series = make_panel(dtype=np.float64)
     model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1).fit(series)
-    assert model.model.text_table.dtype == torch.float64
+    assert model.model.vocabulary.table.dtype == torch.float64
     assert model.predict(4, series=series[0]).dtype == np.float64
 
 
@@ -474,17 +474,17 @@ def test_full_finetuning_changes_encoder_weights(tiny_encoder, cpu_trainer_kwarg
     model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1, encoder_finetuning="full", encoder_lr=1e-2)
     pretrained = {k: v for k, v in tiny_encoder.load_transformer().named_parameters()}
     model.fit(panel)
-    assert model.model.text_encoder is not None and not hasattr(model.model, "text_table")
+    assert model.model.text_encoder is not None and not hasattr(model.model.vocabulary, "table")
     after = _encoder_weights(model.model)
     changed = [k for k, v in after.items() if not torch.equal(v, pretrained[k])]
     assert len(changed) > len(after) // 2
     # the encoder has its own parameter group with its own learning rate
     groups = model.model.configure_optimizers().param_groups
     assert [g["lr"] for g in groups] == [1e-3, 1e-2]
-    assert model.model.token_ids.shape[0] == len(DESCRIPTIONS)
+    assert model.model.vocabulary.token_ids.shape[0] == len(DESCRIPTIONS)
     expected = values(model.predict(4, series=panel))
     model.predict(4, series=with_description(panel[0], "new product in full mode"))
-    assert model.model.token_ids.shape[0] == len(DESCRIPTIONS) + 1
+    assert model.model.vocabulary.token_ids.shape[0] == len(DESCRIPTIONS) + 1
     model.save(str(tmp_path / "full.pt"))
     loaded = TextTiDEModel.load(str(tmp_path / "full.pt"))
     np.testing.assert_array_equal(values(loaded.predict(4, series=panel)), expected)
@@ -518,8 +518,9 @@ def test_lora_config_dict_overrides_settings(tiny_encoder, cpu_trainer_kwargs):
     pytest.importorskip("peft")
     model = tide(tiny_encoder, cpu_trainer_kwargs, encoder_finetuning="lora", lora_config={"r": 3,
                                                                                            "target_modules": ["key"]})
-    assert model._lora_settings["r"] == 3 and model._lora_settings["target_modules"] == ["key"]
-    assert model._lora_settings["lora_alpha"] == 16
+    lora_settings = model.text_settings.lora_settings()
+    assert lora_settings["r"] == 3 and lora_settings["target_modules"] == ["key"]
+    assert lora_settings["lora_alpha"] == 16
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -562,8 +563,7 @@ def test_error_static_columns_differ_at_predict(tiny_encoder, cpu_trainer_kwargs
 
 
 def test_error_lora_without_peft(tiny_encoder, cpu_trainer_kwargs, monkeypatch):
-    real = text_base.importlib.util.find_spec
-    monkeypatch.setattr(text_base.importlib.util, "find_spec", lambda n, *a: None if n == "peft" else real(n, *a))
+    monkeypatch.setitem(sys.modules, "peft", None)  # as if peft were not installed
     with pytest.raises(ImportError, match=r'pip install "darts-llm\[lora\]"'):
         tide(tiny_encoder, cpu_trainer_kwargs, encoder_finetuning="lora")
 
