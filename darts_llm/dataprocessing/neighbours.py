@@ -202,7 +202,7 @@ class TextNeighbours(CovariateBuilder):
     def _known_panel(
         self, series: list[TimeSeries], keys: list[Hashable] | None
     ) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-        """Time axis and values of the fitted series, extended by the newer values of the passed series.
+        """Time axis and values of the fitted series, extended by the passed series' values after the fitted end.
 
         Also returns, per fitted series, the last axis position up to which its values are known: the end of the
         fitted panel, or the latest end among the passed series for a fitted series passed again (it may have
@@ -219,8 +219,8 @@ class TextNeighbours(CovariateBuilder):
                 as_of = max(axis.get_loc(ts.end_time()) for ts, _ in matched)
                 for ts, j in matched:
                     observed = ts.univariate_values()
-                    present = ~np.isnan(observed)
-                    values[j, axis.get_indexer(ts.time_index[present])] = observed[present]
+                    newer = ~np.isnan(observed) & np.asarray(ts.time_index > self.time_index_[-1])
+                    values[j, axis.get_indexer(ts.time_index[newer])] = observed[newer]
                     known_until[j] = max(known_until[j], as_of)
         return axis, values, known_until
 
@@ -237,9 +237,9 @@ class TextNeighbours(CovariateBuilder):
         - ``nbr_similarity``: the weighted mean similarity of the neighbours (how typical the text is).
 
         Each value uses neighbour observations at or before its own step only: no look-ahead. What the
-        neighbours sold is known from the fitted panel and, for fitted series passed again here (matched by key),
-        from their values in ``series``: pass the full panel to get covariates over its whole span after fitting
-        on a training split. A series that ends after the last step with any known neighbour observation raises
+        neighbours sold is known from the fitted panel and, after its end, for fitted series passed again here
+        (matched by key), from their values in ``series``: pass the full panel to get covariates over its whole
+        span after fitting on a training split. A series that ends after the last step with any known neighbour observation raises
         an error rather than getting covariates that stop short.
 
         Parameters

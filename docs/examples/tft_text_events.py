@@ -50,7 +50,7 @@ def main(argv=None) -> None:
     from darts.metrics import mae
     from darts.models import TFTModel
 
-    from darts_llm.dataprocessing import TextEventsEmbedder
+    from darts_llm.dataprocessing import TextEvents, TextEventsEmbedder
     from darts_llm.datasets.time_mmd import load_time_mmd
 
     torch.set_num_threads(2)
@@ -68,9 +68,10 @@ def main(argv=None) -> None:
           f"train {len(train)}, test {len(series) - start}, horizon {horizon}")
 
     # fit on the training part (PCA on the reports visible by its end), transform the full series alike
-    embedder = TextEventsEmbedder(events, n_components=8, decay=2.0, max_steps_since=12, encoder=args.encoder)
-    text_train = embedder.fit_transform(train)
-    text_full = embedder.transform(series)
+    reports = TextEvents(events, text_col="text", start_col="start", end_col="end")
+    embedder = TextEventsEmbedder(reports, n_components=8, decay=2.0, max_steps_since=12, encoder=args.encoder)
+    text_train = embedder.fit(train).past_covariates(train)
+    text_full = embedder.past_covariates(series)
     covs = text_full.to_dataframe().iloc[start:]
     window = covs[covs["text_count"] > 0].iloc[:3]  # the first test steps where a report became visible
     print(window[["text_emb_0", "text_emb_1", "text_count", "text_steps_since"]].round(3))
