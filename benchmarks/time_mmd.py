@@ -1,6 +1,7 @@
 """Time-MMD: does report text, as past covariates, help LightGBM forecast? With a shuffled-text control.
 
-For each of the five Time-MMD domains (Agriculture, Climate, Economy, Energy, Traffic):
+For each Time-MMD domain found under the root (the five in ``../shared``: Agriculture, Climate, Economy,
+Energy, Traffic; or the ten of the full release; what the loader fixes in a domain, it logs):
 
 - target ``OT`` from the first report on (before it there is no text to use), native frequency;
 - the last 20% of the series is the test period: one ``LightGBMModel`` is fitted on the first 80% and
@@ -56,8 +57,12 @@ RESULTS = Path(__file__).resolve().parent / "results" / "time_mmd.md"
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "time_mmd"
 
 TEST_FRACTION = 0.2
-#: horizon and target lags by frequency: a quarter ahead for monthly series, a month ahead for weekly ones
-SETTINGS = {"monthly": {"horizon": 3, "lags": 12}, "weekly": {"horizon": 4, "lags": 13}}
+#: horizon and target lags by frequency: a quarter ahead for monthly series, a month ahead for weekly ones,
+#: a week ahead for daily ones (Environment)
+SETTINGS = {"monthly": {"horizon": 3, "lags": 12}, "weekly": {"horizon": 4, "lags": 13},
+            "daily": {"horizon": 7, "lags": 14}}
+#: fewest test origins a domain needs to be scored; fewer, and it is listed as skipped with the reason
+MIN_FORECASTS = 10
 TEXT = {"n_components": 8, "decay": 2.0, "max_steps_since": 12}
 COVARIATE_LAGS = 3
 SEED = 0
@@ -65,7 +70,9 @@ SHUFFLES = (0, 1, 2)
 
 
 def kind(series: TimeSeries) -> str:
-    return "weekly" if series.freq_str.startswith("W") else "monthly"
+    if series.freq_str.startswith("W"):
+        return "weekly"
+    return "daily" if series.freq_str == "D" else "monthly"
 
 
 def make_model(horizon: int, lags: int, with_text: bool):
@@ -93,7 +100,8 @@ def evaluate(series: TimeSeries, forecasts: list[TimeSeries]) -> dict[str, float
         out["MAE"].append(mae(actual, fc))
         out["sMAPE"].append(smape(actual, fc))
         out["MASE"].append(mase(actual, fc, insample=insample, m=1))
-    return {k: float(np.mean(v)) for k, v in out.items()}
+    # a forecast whose score is not finite (e.g. a flat in-sample stretch: MASE divides by 0) is left out
+    return {k: float(np.nanmean(np.where(np.isfinite(v), v, np.nan))) for k, v in out.items()}
 
 
 def naive_forecasts(series: TimeSeries, start: int, horizon: int) -> list[TimeSeries]:
@@ -149,13 +157,20 @@ def shuffle_texts(events: pd.DataFrame, train_end: pd.Timestamp, seed: int) -> p
 
 def run_domain(domain: str, root: Path, shuffles) -> dict:
     t0 = time.perf_counter()
-    full, events = load_time_mmd(domain, root=root, text="report")
+    full, events = load_time_mmd(domain, root=root, text="report")  # logs what it had to fix
+    events = events[events["end"] >= full.start_time()]
+    if events.empty:
+        return {"domain": domain, "skipped": f"no report overlaps the target ({full.start_time():%Y-%m}.."
+                f"{full.end_time():%Y-%m})", "seconds": time.perf_counter() - t0}
     series = full[int(full.time_index.searchsorted(events["start"].min())) :]  # from the first report on
     setting = SETTINGS[kind(series)]
     horizon, lags = setting["horizon"], setting["lags"]
     n_test = int(round(TEST_FRACTION * len(series)))
     start = len(series) - n_test
     train = series[:start]
+    if n_test - horizon + 1 < MIN_FORECASTS or len(train) < 3 * lags:
+        return {"domain": domain, "skipped": f"too short from the first report on ({len(series)} steps, "
+                f"{series.start_time():%Y-%m}..{series.end_time():%Y-%m})", "seconds": time.perf_counter() - t0}
 
     results = {"naive": evaluate(series, naive_forecasts(series, start, horizon))}
     results["no text"] = backtest(series, train, horizon, lags, start)
@@ -217,6 +232,8 @@ def render(rows: list[dict], elapsed: float) -> str:
         f"{machine()}; total {elapsed / 60:.1f} min.",
         "",
     ]
+    skipped = [r for r in rows if "skipped" in r]
+    rows = [r for r in rows if "skipped" not in r]
     header = ["domain", "freq", "train/test", "h", "forecasts", "model", "MAE", "sMAPE %", "MASE"]
     body = []
     for r in rows:
@@ -242,6 +259,7 @@ def render(rows: list[dict], elapsed: float) -> str:
     for r in rows:
         base, text = r["results"]["no text"]["MASE"], r["results"]["text"]["MASE"]
         lines.append(f"| {r['domain']} | {100 * (text / base - 1):+.1f}% | {verdict(r)} |")
+    lines += ["", *[f"Skipped {r['domain']}: {r['skipped']}." for r in skipped]] if skipped else []
     return "\n".join(lines) + "\n"
 
 
@@ -250,7 +268,8 @@ def main(argv=None) -> None:
     parser.add_argument("--root", default=os.environ.get("DARTS_LLM_TIME_MMD", str(DEFAULT_ROOT)),
                         help="Time-MMD folder with numerical/ and textual/ (default: $DARTS_LLM_TIME_MMD or "
                              "../shared/data/time_mmd)")
-    parser.add_argument("--domains", nargs="*", default=list(TIME_MMD_DOMAINS))
+    parser.add_argument("--domains", nargs="*", default=None,
+                        help="default: every domain folder under ROOT/numerical")
     parser.add_argument("--quick", action="store_true", help="one shuffle instead of three")
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
@@ -258,11 +277,16 @@ def main(argv=None) -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
     t0 = time.perf_counter()
     rows = []
-    for domain in args.domains:
+    numerical = Path(args.root) / "numerical"
+    found = sorted(p.name for p in numerical.iterdir() if p.is_dir()) if numerical.is_dir() else []
+    for domain in args.domains or found or list(TIME_MMD_DOMAINS):
         row = run_domain(domain, Path(args.root), SHUFFLES[:1] if args.quick else SHUFFLES)
+        rows.append(row)
+        if "skipped" in row:
+            print(f"{domain}: skipped: {row['skipped']}", flush=True)
+            continue
         print(f"{domain}: {row['seconds']:.0f}s  " + "  ".join(
             f"{k} MASE {v['MASE']:.3f}" for k, v in row["results"].items() if k != "shuffled_sd"), flush=True)
-        rows.append(row)
     markdown = render(rows, time.perf_counter() - t0)
     print()
     print(markdown)
