@@ -17,14 +17,9 @@ from darts import TimeSeries
 from darts.logging import raise_log
 
 from darts_llm.cache import EmbeddingCache
-from darts_llm.dataprocessing.alignment import (
-    STEP_LABELS,
-    as_int64,
-    covered_steps,
-    extended_grid,
-    visible_step,
-)
+from darts_llm.dataprocessing.alignment import STEP_LABELS, as_int64
 from darts_llm.dataprocessing.builder import CovariateBuilder, as_series_list, check_horizon, series_keys
+from darts_llm.dataprocessing.event_features import StepFeatures
 from darts_llm.dataprocessing.events import ParsedEvents, TextEvents
 from darts_llm.dataprocessing.projection import (
     TextProjection,
@@ -351,65 +346,9 @@ class TextEventsEmbedder(CovariateBuilder):
         vectors = np.zeros((len(parsed.texts), self.projection_.n_out_), dtype=np.float32)
         if len(used):
             vectors[used] = self.projection_.transform([parsed.texts[i] for i in used])
-        out = [
-            self._series_covariates(ts, parsed, idx, vectors, future, horizon) for ts, idx in zip(seq, per_series)
-        ]
+        settings = StepFeatures(self._n_back(), self.step_label, self.decay, self.max_steps_since, self.prefix)
+        out = [settings.covariates(ts, parsed, idx, vectors, future, horizon) for ts, idx in zip(seq, per_series)]
         return out[0] if isinstance(series, TimeSeries) else out
-
-    # ------------------------------------------------------------------------------------------- features
-    def _series_covariates(
-        self, ts: TimeSeries, events: ParsedEvents, idx: np.ndarray, vectors: np.ndarray, future: bool, horizon: int
-    ) -> TimeSeries:
-        n_back = self._n_back()
-        until = int(events.end[idx].max()) if (future and len(idx)) else None
-        grid = extended_grid(ts.time_index, ts.freq, n_back, until=until, n_forward=horizon if future else 0)
-        n_steps, dim = len(grid), vectors.shape[1]
-        sums = np.zeros((n_steps, dim), dtype=np.float64)
-        counts = np.zeros(n_steps, dtype=np.float64)
-        if len(idx):
-            if future:
-                first, last = covered_steps(grid, events.start[idx], events.end[idx], self.step_label)
-                for row, a, b in zip(idx, first, last):
-                    if a <= b:
-                        sums[a : b + 1] += vectors[row]
-                        counts[a : b + 1] += 1
-            else:
-                steps = visible_step(grid, events.end[idx])
-                inside = steps < n_steps
-                np.add.at(sums, steps[inside], vectors[idx[inside]])
-                np.add.at(counts, steps[inside], 1.0)
-        features = self._features(sums, counts)
-        stop = n_back + len(ts.time_index) + (horizon if future else 0)
-        if future and len(idx):  # reach the last step a known-in-advance text covers
-            stop = max(stop, int(np.max(np.where(first <= last, last, -1))) + 1)
-        values = features[n_back:stop].astype(ts.dtype if np.issubdtype(ts.dtype, np.floating) else np.float32)
-        n_out = stop - n_back
-        if not future:
-            times = ts.time_index
-        elif ts.has_datetime_index:
-            times = pd.date_range(start=ts.time_index[0], periods=n_out, freq=ts.freq)
-        else:
-            step = int(ts.freq)
-            times = pd.RangeIndex(ts.time_index[0], ts.time_index[0] + step * n_out, step)
-        columns = [f"{self.prefix}_emb_{i}" for i in range(dim)] + [f"{self.prefix}_count", f"{self.prefix}_steps_since"]
-        return TimeSeries.from_times_and_values(times, values, columns=columns, freq=ts.freq)
-
-    def _features(self, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Embedding, count and steps-since features from per-step sums and counts (causal in the step axis)."""
-        if self.decay is None:
-            embedding = sums / np.maximum(counts, 1.0)[:, None]
-        else:
-            from scipy.signal import lfilter
-
-            ratio = 0.5 ** (1.0 / self.decay)
-            decayed_sums = lfilter([1.0], [1.0, -ratio], sums, axis=0)
-            decayed_counts = lfilter([1.0], [1.0, -ratio], counts)
-            embedding = decayed_sums / np.maximum(decayed_counts, 1.0)[:, None]
-        positions = np.arange(len(counts))
-        last = np.maximum.accumulate(np.where(counts > 0, positions, -1))
-        since = np.where(last >= 0, positions - last, self.max_steps_since)
-        since = np.minimum(since, self.max_steps_since).astype(np.float64)
-        return np.column_stack([embedding, counts, since])
 
     # ------------------------------------------------------------------------------------------- misc
     @property
