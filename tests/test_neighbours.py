@@ -163,9 +163,12 @@ def test_series_key_from_metadata_and_explicit_keys(tiny_encoder):
         TextNeighbours(encoder=tiny_encoder).fit(panel, keys=["a"] * len(panel))
 
 
-def test_no_dataset_column_names_in_the_library():
-    import inspect
+def test_no_dataset_column_names_in_the_covariate_builders():
+    from pathlib import Path
 
-    import darts_llm.dataprocessing.neighbours as module
+    import darts_llm.dataprocessing as package
 
-    assert "stock_code" not in inspect.getsource(module)
+    for path in Path(package.__file__).parent.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for name in ("stock_code", "StockCode", "../shared", "shared/data"):
+            assert name not in source, f"{path.name} mentions {name!r}"
