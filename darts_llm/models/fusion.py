@@ -183,6 +183,36 @@ class TextFusionModule(PLForecastingModule):
         out = self.backbone(x_in)
         return out.replace(prediction=rin.inverse(out.prediction))
 
+    # ------------------------------------------------------------------------------------------ loss
+    def _compute_loss(self, output: PLModuleOutput, target, criterion, sample_weight):
+        """Darts' loss with missing labels masked: a NaN target step teaches nothing and breaks nothing."""
+        observed = ~torch.isnan(target)
+        if bool(observed.all()):
+            return super()._compute_loss(output, target, criterion, sample_weight)
+        weight = observed.to(target.dtype)
+        if sample_weight is not None:
+            weight = weight * sample_weight
+        target = torch.where(observed, target, torch.zeros((), dtype=target.dtype, device=target.device))
+        if self.likelihood:
+            # mean over all elements of weighted losses: rescale so that the observed steps keep their weight
+            loss = self.likelihood.compute_loss(output.prediction, target, weight)
+            return loss * weight.numel() / weight.sum().clamp(min=1.0)
+        reduction = getattr(criterion, "reduction", None)
+        if reduction is None:
+            raise_log(
+                ValueError(
+                    "The training targets have missing values and the loss function has no `reduction` setting "
+                    "to mask them. Fill the missing values (e.g. darts.dataprocessing.transformers."
+                    "MissingValuesFiller) or use a torch loss with `reduction`."
+                )
+            )
+        criterion.reduction = "none"
+        try:
+            losses = criterion(output.prediction.squeeze(dim=-1), target)
+        finally:
+            criterion.reduction = reduction
+        return (losses * weight).sum() / weight.sum().clamp(min=1.0)
+
     # ------------------------------------------------------------------------------------------ optimiser
     def configure_optimizers(self):
         """Darts' optimiser and scheduler set-up; with ``encoder_lr`` (lora/full), the encoder parameters get

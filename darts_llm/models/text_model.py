@@ -308,7 +308,24 @@ class TextCovariatesMixin(NewProductForecasts):
             max_samples_per_ts=max_samples_per_ts,
             stride=stride,
         )
+        if not self.masks_missing_history:
+            self._refuse_missing_targets(series)
         return TextTrainingDataset(inner, self._static_rows(series))
+
+    def _refuse_missing_targets(self, series: Sequence[TimeSeries]) -> None:
+        """Without ``min_input_chunk_length`` a missing target value would make every weight NaN: refuse it."""
+        for i, s in enumerate(series):
+            missing = np.isnan(s.all_values(copy=False)).any(axis=(1, 2))
+            if missing.any():
+                steps = s.time_index[missing]
+                raise_log(
+                    ValueError(
+                        f"Target series {i} has {int(missing.sum())} missing value(s), first at {steps[0]}. "
+                        f"{type(self).__name__} cannot learn from NaN targets: fill them (e.g. "
+                        f"darts.dataprocessing.transformers.MissingValuesFiller), or create the model with "
+                        f"`min_input_chunk_length` (e.g. 1), which masks missing steps in the inputs and the loss."
+                    )
+                )
 
     def _build_inference_dataset(self, n, series, past_covariates, future_covariates, stride: int = 0,
                                  bounds=None):

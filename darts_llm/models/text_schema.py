@@ -128,8 +128,9 @@ def resolve_text_schema(
     model_name
         The model's class name, for the error messages.
     """
-    first = series[0].static_covariates
-    if first is None or first.shape[1] == 0:
+    layouts = [None if s.static_covariates is None else tuple(s.static_covariates.columns) for s in series]
+    with_static = [layout for layout in layouts if layout]
+    if not with_static:
         raise_log(
             ValueError(
                 f"{model_name} found no static covariates in the target series, so there is no text column. "
@@ -138,10 +139,16 @@ def resolve_text_schema(
                 f"`text_cols` must name string static covariate columns."
             )
         )
-    columns = tuple(first.columns)
-    probe = TextSchema(columns, (), columns)
-    for i, s in enumerate(series):
-        probe.check(s.static_covariates, model_name, where=f" (index {i})")
+    columns = layouts[0]
+    other = next((i for i, layout in enumerate(layouts) if layout != columns), None)
+    if other is not None:
+        raise_log(
+            ValueError(
+                f"The target series passed to fit() have different static covariates: series 0 has the static "
+                f"covariate columns {list(columns or [])}, series {other} has {list(layouts[other] or [])}. Every "
+                f"series needs the same static covariate columns, in the same order (a missing text is None/NaN)."
+            )
+        )
     kinds = {c: _column_kinds(series, c) for c in columns}
     mixed = [c for c, (strings, numbers) in kinds.items() if strings and numbers]
     if mixed and text_cols is None:

@@ -3,14 +3,13 @@
 The package's docstrings follow Darts (numpydoc with Sphinx roles); mkdocstrings renders Markdown. This extension
 bridges the two without touching the package:
 
-- classes whose docstring is assigned at import time (``TextTiDEModel.__doc__ = ... + TEXT_PARAMS_DOC``) get it
+- classes whose docstring is built at import time (``__doc__ = text_model_doc(...)`` in the text models) get it
   from the imported class, since static analysis cannot see it;
 - module attributes documented with a Sphinx ``#:`` comment get that comment as docstring;
 - Sphinx roles (``:class:`~darts_llm.cache.EmbeddingCache```, ``:func:`get_encoder```, ...) become optional
   cross-references: a link when the target is rendered somewhere in the API reference, code otherwise;
-- the text models pass their text parameters (``text_cols``, ``text_dim``, ...) through ``**kwargs`` to
-  :class:`~darts_llm.models.base.TextCovariatesMixin`; those keyword-only parameters are shown in the documented
-  signature of every class built on the mixin (with their types and defaults), as users call them;
+- the text models get their ``__init__`` signature at import time (the backbone's parameters and the text
+  parameters); the documented signature is that runtime signature, as users call it;
 - a reST literal-block marker ``::`` at the end of a line becomes ``:``;
 - numpydoc sections whose items are indented deeper than their header (the text models' assembled docstrings)
   are dedented, a list of names continued over several lines is joined, and an item naming more than four
@@ -28,7 +27,6 @@ from html import escape
 import griffe
 
 _MAX_GROUP = 4
-_MIXIN = "darts_llm.models.base.TextCovariatesMixin"
 # a line that only lists parameter names (the continuation of a wrapped name list)
 _NAMES = re.compile(r"^\s*\*{0,2}[A-Za-z_]\w*(,\s*\*{0,2}[A-Za-z_]\w*)*,?\s*$")
 
@@ -47,10 +45,9 @@ class DartsLLMDocs(griffe.Extension):
     def on_package(self, *, pkg: griffe.Module, **kwargs) -> None:
         if pkg.name != "darts_llm":
             return
-        mixin = self._mixin_parameters(pkg)
         for obj in list(_walk(pkg)):
-            if mixin and obj.is_class and obj.path != _MIXIN:
-                self._add_mixin_parameters(obj, mixin)
+            if obj.is_class and obj.path.startswith("darts_llm.models."):
+                self._generated_init(obj)
             if obj.docstring is None:
                 self._dynamic_docstring(obj)
             if obj.docstring is None and obj.is_attribute:
@@ -59,25 +56,27 @@ class DartsLLMDocs(griffe.Extension):
                 obj.docstring.value = self._markdown(obj, obj.docstring.value)
 
     @staticmethod
-    def _mixin_parameters(pkg) -> list:
+    def _generated_init(cls) -> None:
+        """Text models get their ``__init__`` signature at import time (the backbone's parameters plus the text
+        parameters, ``darts_llm.models.text_settings.merged_signature``): document that runtime signature."""
         try:
-            init = pkg[_MIXIN.split(".", 1)[1] + ".__init__"]
-        except KeyError:
-            return []
-        return [p for p in init.parameters if p.kind is griffe.ParameterKind.keyword_only]
-
-    @staticmethod
-    def _add_mixin_parameters(cls, mixin: list) -> None:
-        if not any(_MIXIN.endswith(str(base).split(".")[-1]) for base in cls.bases):
+            runtime = getattr(importlib.import_module(cls.module.path), cls.name)
+        except (ImportError, AttributeError):  # pragma: no cover - documentation build only
             return
+        signature = getattr(getattr(runtime, "__init__", None), "__signature__", None)
+        if signature is None:
+            return
+        params = []
+        for p in signature.parameters.values():
+            annotation = None if p.annotation is p.empty else inspect.formatannotation(p.annotation)
+            default = None if p.default is p.empty else repr(p.default)
+            params.append(griffe.Parameter(p.name, annotation=annotation, kind=griffe.ParameterKind(p.kind.description),
+                                           default=default))
         init = cls.members.get("__init__")
         if init is None or init.is_alias:
-            return
-        params = list(init.parameters)
-        have = {p.name for p in params}
-        extra = [p for p in mixin if p.name not in have]
-        at = next((i for i, p in enumerate(params) if p.kind is griffe.ParameterKind.var_keyword), len(params))
-        init.parameters = griffe.Parameters(*params[:at], *extra, *params[at:])
+            init = griffe.Function("__init__", parent=cls)
+            cls.set_member("__init__", init)
+        init.parameters = griffe.Parameters(*params)
 
     @staticmethod
     def _dynamic_docstring(obj) -> None:
