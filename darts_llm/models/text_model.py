@@ -22,7 +22,6 @@ configuration; the vocabulary itself is saved with the network's checkpoint.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from darts_llm.encoders.base import TextEncoder, clean_texts
 from darts_llm.encoders.huggingface import HuggingFaceEncoder
 from darts_llm.errors import TextInputError
 from darts_llm.models.cold_start import HistoryDropout
+from darts_llm.models.encoder_spec import encoder_key, quiet_mask_channel_warning, resolve_encoder
 from darts_llm.models.fusion import TextFusionModule, backbone_path
 from darts_llm.models.new_products import NewProductForecasts
 from darts_llm.models.optional import require_peft
@@ -49,55 +49,7 @@ from darts_llm.models.vocabulary import EmbeddingTable, TextVocabulary, TokenSto
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TEXT_PARAMS_DOC", "TextCovariatesMixin", "resolve_encoder"]
-
-_ENCODERS: dict[str, TextEncoder] = {}
-
-
-def resolve_encoder(spec) -> TextEncoder:
-    """A :class:`TextEncoder` for ``spec``; string specs resolve once per process (weights load once)."""
-    from darts_llm.registry import get_encoder
-
-    if isinstance(spec, TextEncoder):
-        return spec
-    if isinstance(spec, dict):  # the spec of a HuggingFaceEncoder
-        return HuggingFaceEncoder(**spec)
-    key = "minilm" if spec is None else spec
-    if isinstance(key, str) and key in _ENCODERS:
-        return _ENCODERS[key]
-    encoder = get_encoder(spec)
-    if isinstance(key, str):
-        _ENCODERS[key] = encoder
-    return encoder
-
-
-def _encoder_key(spec):
-    """Encoders compare by their settings (an encoder instance has no value equality)."""
-    if isinstance(spec, HuggingFaceEncoder):
-        return ("hf", tuple(sorted(spec.spec.items())), spec.device, spec.dtype)
-    return spec
-
-
-class _DropMaskWidthWarning(logging.Filter):
-    """TiDE warns when it has fewer past covariates than ``temporal_width_past``; the mask channel is ours."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "features is <= `temporal_width_past`" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def _quiet_mask_channel_warning(active: bool):
-    if not active:
-        yield
-        return
-    darts_logger = logging.getLogger("darts.models.forecasting.tide_model")
-    quiet = _DropMaskWidthWarning()
-    darts_logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        darts_logger.removeFilter(quiet)
-
+__all__ = ["TEXT_PARAMS_DOC", "TextCovariatesMixin"]
 
 def _backbone_of(cls: type) -> type:
     """The class whose ``__init__`` signature a text model extends: the nearest base with its own ``__init__``."""
@@ -369,7 +321,7 @@ class TextCovariatesMixin(NewProductForecasts):
         self.static_covariates = pd.DataFrame(np.zeros((n_rows, len(wide_cols))), columns=wide_cols)
         self.pl_module_params["train_sample_shape"] = wide.sample_shapes()
         try:
-            with _quiet_mask_channel_warning(self.masks_missing_history):
+            with quiet_mask_channel_warning(self.masks_missing_history):
                 return super()._create_model(wide)
         finally:
             self.static_covariates = saved_static
@@ -424,7 +376,7 @@ class TextCovariatesMixin(NewProductForecasts):
     def _check_ckpt_parameters(self, tfm_save):
         # `load_weights()`: encoders compare by their settings; the column layout is the saved model's
         mine, saved = self.model_params.get("text_encoder"), tfm_save.model_params.get("text_encoder")
-        if "text_encoder" in tfm_save.model_params and _encoder_key(mine) == _encoder_key(saved):
+        if "text_encoder" in tfm_save.model_params and encoder_key(mine) == encoder_key(saved):
             tfm_save.model_params["text_encoder"] = mine
         super()._check_ckpt_parameters(tfm_save)
         if tfm_save._text_schema is not None:
