@@ -112,9 +112,12 @@ def test_cache_info_and_clear_one_encoder(tmp_path, tiny_bert_dir, tiny_encoder,
     assert "Unreadable files" in out
 
     # a part of an id that fits both encoders is refused, naming them
-    assert main(["cache", "clear", "--cache-dir", str(cache_dir), "--encoder", "hf:"]) == 2
+    shared = "pool=mean"
+    assert shared in short_id and shared in tiny_encoder.encoder_id
+    assert main(["cache", "clear", "--cache-dir", str(cache_dir), "--encoder", shared]) == 2
     err = capsys.readouterr().err
     assert "matches 2 encoders" in err and short_id in err
+    assert "maxlen=16" in short_id and "maxlen=16" not in tiny_encoder.encoder_id
     assert main(["cache", "clear", "--cache-dir", str(cache_dir), "--encoder", "maxlen=16"]) == 0
     assert "Removed 2 files" in capsys.readouterr().out
     assert main(["cache", "info", "--cache-dir", str(cache_dir)]) == 0
