@@ -38,7 +38,9 @@ class EmbeddingCache:
         writes one shard file per encoder (``.npz`` with the encoder id, the text hashes and the vectors),
         atomically (temporary file + ``os.replace``): concurrent writers never leave a partial file behind and
         never overwrite each other. A shard that is corrupt, truncated, of the wrong shape or written for
-        another encoder is ignored, and its texts are recomputed.
+        another encoder is ignored, and its texts are recomputed. A directory that cannot be written (read-only
+        mount, no permission, a path under a file) is still read; the first failed write logs one warning and
+        this cache then keeps new embeddings in memory only: nothing computed is lost.
     max_items
         Bound on the number of embeddings kept in memory (least recently used are dropped first).
         ``None`` keeps everything. Shards on disk are read back when needed.
@@ -60,6 +62,8 @@ class EmbeddingCache:
         self._shards: OrderedDict[Path, dict[str, np.ndarray]] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        #: ``False`` once a write to :attr:`directory` failed; new embeddings then stay in memory.
+        self.writable = True
 
     def __len__(self) -> int:
         return len(self._memory)
@@ -73,7 +77,12 @@ class EmbeddingCache:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_disk_index"], state["_shards"] = {}, OrderedDict()
+        state["writable"] = True  # the directory may be writable where the cache is unpickled
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("writable", True)
 
     # --------------------------------------------------------------------------------------------- disk
     def _folder(self, encoder_id: str) -> Path:
@@ -102,6 +111,7 @@ class EmbeddingCache:
             )
             if not valid:
                 logger.warning("Ignoring cache file %s written for another encoder or shape; recomputing.", path)
+            vectors.flags.writeable = False  # callers get views; nobody may change what the cache holds
             shard = dict(zip(keys, vectors)) if valid else {}
         self._shards[path] = shard
         while len(self._shards) > 8:
@@ -113,7 +123,12 @@ class EmbeddingCache:
         if index is None:
             index = {}
             folder = self._folder(encoder_id)
-            for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+            try:
+                paths = sorted(folder.glob("*.npz")) if folder.is_dir() else []
+            except OSError as err:  # unreadable folder: nothing to reuse
+                logger.warning("Cannot list the cache folder %s (%s); its texts are recomputed.", folder, err)
+                paths = []
+            for path in paths:
                 for key in self._load_shard(path, encoder_id, dim):
                     index[key] = path
             self._disk_index[encoder_id] = index
@@ -133,8 +148,10 @@ class EmbeddingCache:
             final = folder / f"{os.path.basename(tmp)[5:-5]}-{os.getpid()}.npz"
             os.replace(tmp, final)
         except BaseException:
-            if os.path.exists(tmp):
+            try:
                 os.unlink(tmp)
+            except OSError:
+                pass
             raise
         index = self._disk_index.get(encoder_id)
         if index is not None:
@@ -163,12 +180,24 @@ class EmbeddingCache:
 
     def put_many(self, encoder_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store embeddings of ``texts`` (in memory, and as one shard on disk when a directory is set)."""
-        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors = np.array(vectors, dtype=np.float32)  # a copy: later changes by the caller do not leak in
+        vectors.flags.writeable = False
         keys = [text_key(t) for t in texts]
+        if vectors.shape[:1] != (len(keys),):
+            raise ValueError(f"`vectors` must have one row per text ({len(keys)}), got shape {vectors.shape}.")
         for key, vector in zip(keys, vectors):
             self._remember((encoder_id, key), vector)
-        if self.directory is not None and keys:
-            self._write_shard(encoder_id, keys, vectors)
+        if self.directory is not None and keys and self.writable:
+            try:
+                self._write_shard(encoder_id, keys, vectors)
+            except OSError as err:
+                self.writable = False
+                logger.warning(
+                    "Cannot write to the embedding cache directory %s (%s: %s); this cache keeps new embeddings "
+                    "in memory only (existing files are still read). Point `directory` (or DARTS_LLM_CACHE_DIR) "
+                    "at a writable folder to keep them across processes.",
+                    self.directory, type(err).__name__, err,
+                )
 
     # --------------------------------------------------------------------------------------------- encode
     def encode(
