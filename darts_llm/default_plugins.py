@@ -42,20 +42,16 @@ def darts_llm_register_encoders(register):
         register(name, _alias_factory(model_id), description=description)
 
 
+#: Built-in models as ``"module:Class"``: registered without importing Darts or torch, imported when asked for.
+BUILTIN_MODELS = (
+    "darts_llm.models.text_tide_model:TextTiDEModel",
+    "darts_llm.models.text_tft_model:TextTFTModel",
+    "darts_llm.models.text_tsmixer_model:TextTSMixerModel",
+    "darts_llm.models.text_block_rnn_model:TextBlockRNNModel",
+)
+
+
 @hookimpl
 def darts_llm_register_models(register):
-    import importlib
-
-    for module_name, class_name in (
-        ("darts_llm.models.text_tide_model", "TextTiDEModel"),
-        ("darts_llm.models.text_tft_model", "TextTFTModel"),
-        ("darts_llm.models.text_tsmixer_model", "TextTSMixerModel"),
-        ("darts_llm.models.text_block_rnn_model", "TextBlockRNNModel"),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if not module_name.startswith(str(err.name)):
-                raise
-            continue
-        register(getattr(module, class_name))
+    for reference in BUILTIN_MODELS:
+        register(reference)

@@ -29,5 +29,6 @@ def darts_llm_register_models(register):
     """Register forecasting model classes.
 
     Call ``register(model_class)`` (registered under ``model_class.__name__``) or
-    ``register(model_class, name="...")``.
+    ``register(model_class, name="...")``. ``model_class`` may also be a ``"package.module:ClassName"`` string:
+    the module is then imported only when the model is looked up, which keeps ``darts-llm list`` fast.
     """

@@ -1,4 +1,8 @@
-"""Resolve encoder specs and model names through the plugin registry."""
+"""Resolve encoder specs and model names through the plugin registry.
+
+Importing this module loads no plugin, no ``torch`` and no Darts: entry points load on the first lookup, and a
+model registered as a ``"module:Class"`` string is imported only when it is asked for.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 
 from darts_llm.encoders.base import TextEncoder
 from darts_llm.errors import EncoderLoadError, PluginError
-from darts_llm.plugins import load_plugins
+from darts_llm.plugins import hook_error, load_plugins
 
 #: The alias used when no encoder is given.
 DEFAULT_ENCODER = "minilm"
@@ -26,7 +30,8 @@ class EncoderEntry:
 
 
 _encoders: dict[str, EncoderEntry] | None = None
-_models: dict[str, type] | None = None
+_models: dict[str, type | str] | None = None
+_model_owners: dict[str, str] = {}
 
 
 def _collect_encoders() -> dict[str, EncoderEntry]:
@@ -47,21 +52,49 @@ def _collect_encoders() -> dict[str, EncoderEntry]:
                 )
             found[name] = EncoderEntry(name, factory, description, _plugin)
 
-        impl.function(register=register)
+        _call_hook(impl, register)
     return found
 
 
-def _collect_models() -> dict[str, type]:
+def _call_hook(impl, register) -> None:
+    """Run one plugin's hook; anything it raises (other than a registration error) names the plugin."""
+    try:
+        impl.function(register=register)
+    except PluginError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a plugin's own bug, reported with its name
+        raise hook_error(impl.plugin_name, impl.function.__name__, err) from err
+
+
+def _import_reference(reference: str, name: str, plugin: str) -> type:
+    """The class named by ``"module:Class"``."""
+    import importlib
+
+    module_name, _, attr = reference.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except Exception as err:  # noqa: BLE001
+        raise hook_error(plugin, f"darts_llm_register_models (importing {reference!r} for {name!r})", err) from err
+    if not isinstance(cls, type):
+        raise PluginError(f"Plugin {plugin!r} registered {reference!r} as model {name!r}, which is not a class.")
+    return cls
+
+
+def _collect_models() -> dict[str, type | str]:
     pm = load_plugins()
-    found: dict[str, type] = {}
+    found: dict[str, type | str] = {}
     owner: dict[str, str] = {}
     for impl in reversed(pm.hook.darts_llm_register_models.get_hookimpls()):
         plugin = impl.plugin_name
 
         def register(model_class, name=None, _plugin=plugin):
-            if not isinstance(model_class, type):
-                raise PluginError(f"Plugin {_plugin!r} registered {model_class!r}, which is not a class.")
-            name = name or model_class.__name__
+            lazy = isinstance(model_class, str) and model_class.count(":") == 1
+            if not (isinstance(model_class, type) or lazy):
+                raise PluginError(
+                    f"Plugin {_plugin!r} registered {model_class!r}, which is neither a class nor a "
+                    f"'module:Class' reference."
+                )
+            name = name or (model_class.rpartition(":")[2] if lazy else model_class.__name__)
             if name in found:
                 raise PluginError(
                     f"Model name {name!r} is registered twice (by {owner[name]!r} and {_plugin!r}); "
@@ -70,7 +103,8 @@ def _collect_models() -> dict[str, type]:
             found[name] = model_class
             owner[name] = _plugin
 
-        impl.function(register=register)
+        _call_hook(impl, register)
+    _model_owners.update(owner)
     return found
 
 
@@ -81,7 +115,7 @@ def _encoder_entries() -> dict[str, EncoderEntry]:
     return _encoders
 
 
-def _model_entries() -> dict[str, type]:
+def _model_entries() -> dict[str, type | str]:
     global _models
     if _models is None:
         _models = _collect_models()
@@ -101,8 +135,16 @@ def list_encoders() -> dict[str, str]:
 
 
 def list_models() -> dict[str, type]:
-    """Registered forecasting model classes by name."""
-    return dict(_model_entries())
+    """Registered forecasting model classes by name (imports each model's module)."""
+    return {name: get_model_class(name) for name in _model_entries()}
+
+
+def list_model_names() -> dict[str, str]:
+    """Registered model names and where each lives (``"module:Class"``), without importing any of them."""
+    return {
+        name: ref if isinstance(ref, str) else f"{ref.__module__}:{ref.__qualname__}"
+        for name, ref in _model_entries().items()
+    }
 
 
 def get_model_class(name: str) -> type:
@@ -110,6 +152,8 @@ def get_model_class(name: str) -> type:
     models = _model_entries()
     if name not in models:
         raise KeyError(f"Unknown model {name!r}; registered models: {sorted(models)}.")
+    if isinstance(models[name], str):
+        models[name] = _import_reference(models[name], name, _model_owners.get(name, ""))
     return models[name]
 
 

@@ -62,8 +62,8 @@ def test_plugins_can_be_disabled(fresh_registry, installed_example, monkeypatch)
 
 def test_entry_points_load_once(fresh_registry, installed_example, monkeypatch):
     calls = []
-    original = pm.load_setuptools_entrypoints
-    monkeypatch.setattr(pm, "load_setuptools_entrypoints", lambda g: calls.append(g) or original(g))
+    original = darts_llm.plugins._load_entry_points
+    monkeypatch.setattr(darts_llm.plugins, "_load_entry_points", lambda g: calls.append(g) or original(g))
     list_encoders()
     list_encoders()
     get_encoder("minilm")
