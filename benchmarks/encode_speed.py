@@ -10,7 +10,6 @@ All timings come from one run on the same texts and the same model (all-MiniLM-L
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
@@ -21,9 +20,9 @@ import torch
 from darts_llm import EmbeddingCache, get_encoder
 from darts_llm.encoders.pooling import pool
 
-from report import machine, table, timed, write_section
+from harness.panels import add_data_argument
+from harness.report import machine, table, timed, write_section
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/online_retail/online_retail.csv.gz"
 
 
 def product_descriptions(path: Path, n: int) -> list[str]:
@@ -49,7 +48,7 @@ def plain_transformers_loop(tokenizer, model, texts, batch_size, max_length):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("DARTS_LLM_ONLINE_RETAIL", DEFAULT_DATA)))
+    add_data_argument(parser)
     parser.add_argument("--encoder", default="minilm")
     parser.add_argument("--n-texts", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=64)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -23,14 +22,13 @@ import numpy as np
 import torch
 from darts.models import TiDEModel
 
-from darts_llm import default_cache
+from darts_llm import default_cache, get_encoder
 from darts_llm.datasets import load_online_retail
 from darts_llm.models import TextTiDEModel
-from darts_llm.models.base import _resolve_encoder
 
-from report import RESULTS, machine, table, timed
+from harness.panels import add_data_argument
+from harness.report import RESULTS, machine, table, timed
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/online_retail/online_retail.csv.gz"
 QUIET_TRAINER = {
     "accelerator": "auto",
     "enable_progress_bar": False,
@@ -50,7 +48,7 @@ def pick_series(path: Path, n: int, min_length: int, seed: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("DARTS_LLM_ONLINE_RETAIL", DEFAULT_DATA)))
+    add_data_argument(parser)
     parser.add_argument("--n-series", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)
@@ -84,7 +82,7 @@ def main() -> None:
 
     # one-off: load the encoder and embed each unique description once (the fit below hits the cache)
     default_cache().clear()
-    encoder = _resolve_encoder(args.encoder)
+    encoder = get_encoder(args.encoder)
     encode_s, _ = timed(lambda: default_cache().encode(encoder, descriptions))
 
     times: dict[str, dict[str, float]] = {"TiDEModel": {}, "TextTiDEModel": {}}

@@ -10,6 +10,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from harness.report import FIGURES
+from harness.scoring import wape_by_horizon
+
+from darts_llm.evaluation import pooled_wape
+
 HORIZON_MODELS = [  # (name, colour, line style)
     ("Naive (last value)", "0.55", ":"),
     ("Mean of last 12 weeks", "0.3", ":"),
@@ -30,17 +35,6 @@ HORIZON_MODELS = [  # (name, colour, line style)
 ]
 
 
-def _wape_by_horizon(inst, pred, mask):
-    p, a = pred[mask], inst.actual[mask]
-    if np.isnan(p).any():
-        return None
-    return 100 * np.abs(p - a).sum(0) / a.sum(0)
-
-
-def _mean_pred(runs, name):
-    return np.mean([r["pred"] for r in runs[name]], axis=0)
-
-
 def _shared_legend(fig, axes, ncol: int) -> None:
     handles, labels = [], []
     for ax in axes:
@@ -57,8 +51,8 @@ def plot_horizon(inst, runs, masks, path: Path) -> None:
         for name, colour, style in HORIZON_MODELS:
             if name not in runs:
                 continue
-            vals = [_wape_by_horizon(inst, r["pred"], masks[subset]) for r in runs[name]]
-            if any(v is None for v in vals):
+            vals = [wape_by_horizon(inst, r["pred"], masks[subset]) for r in runs[name]]
+            if np.isnan(vals).any():
                 continue
             ax.plot(np.arange(1, len(vals[0]) + 1), np.mean(vals, 0), style, color=colour, label=name, lw=1.6)
         ax.set_title(
@@ -85,12 +79,7 @@ def plot_history(inst, runs, path: Path) -> None:
         vals = []
         for h in hs:
             mask = cold & (fr.history == h).to_numpy()
-            per = [r["pred"][mask] for r in runs[name]]
-            if any(np.isnan(p).any() for p in per):
-                vals.append(np.nan)
-            else:
-                a = inst.actual[mask]
-                vals.append(np.mean([100 * np.abs(p - a).sum() / a.sum() for p in per]))
+            vals.append(np.mean([pooled_wape(inst.actual[mask], r["pred"][mask]) for r in runs[name]]))
         ax.bar(
             np.arange(len(hs)) + (k - len(names) / 2) * width,
             vals,
@@ -163,37 +152,23 @@ def plot_forecasts(panel, inst, runs, meta, cfg, masks, path: Path, pairs) -> No
     plt.close(fig)
 
 
-def _best(inst, runs, meta, mask, text: bool):
-    best, best_w = None, np.inf
-    for name, rs in runs.items():
-        m = meta.get(name, {})
-        if m.get("text") != text or m.get("family") == "ablation":
-            continue
-        vals = []
-        for r in rs:
-            p = r["pred"][mask]
-            if np.isnan(p).any():
-                vals = None
-                break
-            vals.append(np.abs(p - inst.actual[mask]).sum() / inst.actual[mask].sum())
-        if vals and np.mean(vals) < best_w:
-            best, best_w = name, np.mean(vals)
-    return best
-
-
-def plot_all(panel, inst, runs, meta, cfg, folder: Path, suffix: str, masks) -> list[tuple[str, str]]:
-    folder.mkdir(parents=True, exist_ok=True)
+def plot_all(panel, inst, runs, meta, cfg, masks, cohorts) -> list[tuple[str, str]]:
+    """Draw the three figures; ``cohorts``: the best model without and with text per cohort (from the report)."""
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    suffix = {"full": "", "quick": "_quick", "validation": "_validation"}[cfg.mode]
+    pairs = {s: tuple(cohorts[s][k].model if s in cohorts else None for k in ("no_text", "text"))
+             for s in ("warm", "cold")}
     out = []
-    pairs = {
-        s: (_best(inst, runs, meta, masks[s], False), _best(inst, runs, meta, masks[s], True)) for s in ("warm", "cold")
-    }
-    p = folder / f"online_retail_forecasts{suffix}.png"
-    plot_forecasts(panel, inst, runs, meta, cfg, masks, p, pairs)
-    out.append(("Forecasts vs actuals: best model without and with text per cohort", f"figures/{p.name}"))
-    p = folder / f"online_retail_wape_by_horizon{suffix}.png"
-    plot_horizon(inst, runs, masks, p)
-    out.append(("WAPE by horizon", f"figures/{p.name}"))
-    p = folder / f"online_retail_cold_by_history{suffix}.png"
-    plot_history(inst, runs, p)
-    out.append(("Cold-start WAPE by weeks of history", f"figures/{p.name}"))
+    try:
+        p = FIGURES / f"online_retail_forecasts{suffix}.png"
+        plot_forecasts(panel, inst, runs, meta, cfg, masks, p, pairs)
+        out.append(("Forecasts vs actuals: best model without and with text per cohort", f"figures/{p.name}"))
+        p = FIGURES / f"online_retail_wape_by_horizon{suffix}.png"
+        plot_horizon(inst, runs, masks, p)
+        out.append(("WAPE by horizon", f"figures/{p.name}"))
+        p = FIGURES / f"online_retail_cold_by_history{suffix}.png"
+        plot_history(inst, runs, p)
+        out.append(("Cold-start WAPE by weeks of history", f"figures/{p.name}"))
+    except Exception as err:  # figures must not lose the tables
+        print(f"figures failed: {type(err).__name__}: {err}", flush=True)
     return out

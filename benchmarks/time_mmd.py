@@ -48,7 +48,7 @@ from darts import TimeSeries  # noqa: E402
 from darts.metrics import mae, mase, smape  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import machine, table  # noqa: E402
+from harness.report import machine, table  # noqa: E402
 
 from darts_llm.dataprocessing import TextEventsEmbedder  # noqa: E402
 from darts_llm.datasets.time_mmd import TIME_MMD_DOMAINS, load_time_mmd  # noqa: E402

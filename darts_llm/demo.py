@@ -8,18 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
+from darts_llm.evaluation import CONSTANT_TEXT, markdown_table, pooled_mae, pooled_wape, replace_static_text
 from darts_llm.utils import quiet_training_output
 
-#: Where the repository's development data sits, relative to the working directory.
-SHARED_DATA = Path("..") / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+#: The models of the demo, and the two drawn in its plot.
+NO_TEXT, WITH_TEXT, CONSTANT = "TiDE (no text)", "TextTiDE (descriptions)", f'TextTiDE (every text "{CONSTANT_TEXT}")'
 
 
 def load_demo_series(data: str | None, quick: bool):
     """Online Retail when it can be found (or downloaded), else the synthetic catalog; says which."""
     from darts_llm.datasets import load_online_retail, make_synthetic_catalog
 
-    candidates = [data, os.environ.get("DARTS_LLM_ONLINE_RETAIL"), str(SHARED_DATA) if SHARED_DATA.is_file() else None]
-    path = next((c for c in candidates if c), None)
+    path = data or os.environ.get("DARTS_LLM_ONLINE_RETAIL") or None
     try:
         series = load_online_retail(path, freq="W")
         source = f"UCI Online Retail ({path or 'downloaded copy'}), weekly units per product"
@@ -38,13 +38,13 @@ def _trainer_kwargs() -> dict:
 
 
 def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: bool = False) -> int:
-    """Fit TiDE and TextTiDE, backtest both on the last weeks, print the table and write a plot.
+    """Fit TiDE, TextTiDE and TextTiDE with one constant text; backtest them on the last weeks; table and plot.
 
     Parameters
     ----------
     data
-        Path of the Online Retail file; ``None`` looks at ``$DARTS_LLM_ONLINE_RETAIL``, ``../shared/data``,
-        the download cache and the UCI download, then falls back to the synthetic catalog.
+        Path of the Online Retail file; ``None`` looks at ``$DARTS_LLM_ONLINE_RETAIL``, the download cache and
+        the UCI download, then falls back to the synthetic catalog.
     output
         Folder for ``forecasts.png`` and ``comparison.md``.
     quick
@@ -55,7 +55,6 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from darts.dataprocessing.transformers import InvertibleMapper
-    from darts.metrics import mae
     from darts.models import TiDEModel
 
     from darts_llm.models import TextTiDEModel
@@ -82,13 +81,16 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
         pl_trainer_kwargs=_trainer_kwargs(),
     )
     models = {
-        "TiDE (no text)": TiDEModel(**common),
-        "TextTiDE (descriptions)": TextTiDEModel(text_dim=8, **common),
+        NO_TEXT: TiDEModel(**common),
+        WITH_TEXT: TextTiDEModel(text_dim=8, **common),
+        CONSTANT: TextTiDEModel(text_dim=8, **common),
     }
     first_forecast = series[0].end_time() - (backtest_weeks - 1) * series[0].freq
     # the model without text sees the same series with the numeric static covariates only
     no_text = [s.with_static_covariates(s.static_covariates.drop(columns=["description"])) for s in train_input]
-    inputs = {"TiDE (no text)": no_text, "TextTiDE (descriptions)": train_input}
+    # the constant-text twin: the same text model, with descriptions that say nothing about the product
+    inputs = {NO_TEXT: no_text, WITH_TEXT: train_input,
+              CONSTANT: replace_static_text(train_input, "description", "constant")}
     rows, forecasts = [], {}
     for name, model in models.items():
         print(f"\nFitting {name} ...")
@@ -106,37 +108,22 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
         flat_true = [s for s, per_series in zip(series, hist) for _ in per_series]
         rows.append({
             "model": name,
-            "WAPE %": _wape(flat_true, flat_pred),
-            "MAE": float(np.mean(mae(flat_true, flat_pred))),
+            "WAPE %": pooled_wape(flat_true, flat_pred),
+            "MAE": pooled_mae(flat_true, flat_pred),
             "fit s": fit_s,
             "backtest s": time.perf_counter() - t0,
         })
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    table = _markdown(rows)
+    table = markdown_table(rows)
     (out / "comparison.md").write_text(f"Data: {source}\n\n{table}\n")
-    _plot(series, forecasts, out / "forecasts.png", plt)
+    _plot(series, {name: forecasts[name] for name in (NO_TEXT, WITH_TEXT)}, out / "forecasts.png", plt)
     print(f"\nBacktest over the last {backtest_weeks} weeks, {horizon}-week forecasts every {horizon} weeks:\n")
     print(table)
     print(f"\nPlot: {(out / 'forecasts.png').resolve()}\nTable: {(out / 'comparison.md').resolve()}")
     print(f"Done in {time.perf_counter() - started:.0f} s.")
     return 0
-
-
-def _wape(actual, predicted) -> float:
-    """Weighted absolute percentage error over all forecasts pooled, in percent."""
-    num = sum(float(np.abs(a.slice_intersect(p).values() - p.values()).sum()) for a, p in zip(actual, predicted))
-    den = sum(float(np.abs(a.slice_intersect(p).values()).sum()) for a, p in zip(actual, predicted))
-    return 100.0 * num / max(den, 1e-12)
-
-
-def _markdown(rows: list[dict]) -> str:
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append("| " + " | ".join(f"{r[c]:.1f}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
-    return "\n".join(lines)
 
 
 def _plot(series, forecasts, path: Path, plt) -> None:

@@ -8,6 +8,7 @@ from darts import TimeSeries
 from darts_llm.evaluation import (
     CONSTANT_TEXT,
     markdown_table,
+    pooled_mae,
     pooled_wape,
     pooled_wql,
     replace_static_text,
@@ -96,3 +97,10 @@ def test_markdown_table_formats_cells():
         "| b | n/a | 2 | 0.5 |",
     ]
     assert markdown_table([{"x": 1.0}]) == "| x |\n|---|\n| 1 |"
+
+
+def test_pooled_mae_weighs_every_point_the_same():
+    actual = [_series([10, 0, 5, 5]), _series([1, 1, 2])]
+    predicted = [_series([8, 1], start=2), _series([2, 1, 0])]
+    assert pooled_mae(actual, predicted) == pytest.approx((3 + 4 + 1 + 0 + 2) / 5)
+    assert pooled_mae(np.array([[1.0, 3.0]]), np.array([[2.0, 1.0]])) == pytest.approx(1.5)

@@ -1,6 +1,6 @@
 """Evaluation helpers shared by the demo, the benchmarks and text ablations.
 
-- :func:`pooled_wape` / :func:`pooled_wql`: errors pooled over every series and step, computed with
+- :func:`pooled_wape` / :func:`pooled_mae` / :func:`pooled_wql`: errors pooled over every series and step, computed with
   :mod:`darts.metrics`.
 - :func:`replace_texts` / :func:`replace_static_text`: the shuffled and constant text ablations, with the one
   constant text :data:`CONSTANT_TEXT`.
@@ -8,7 +8,7 @@
 """
 
 from darts_llm.evaluation.ablation import ABLATION_MODES, CONSTANT_TEXT, replace_static_text, replace_texts
-from darts_llm.evaluation.metrics import pooled_wape, pooled_wql
+from darts_llm.evaluation.metrics import pooled_mae, pooled_wape, pooled_wql
 from darts_llm.evaluation.tables import format_value, markdown_table
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "CONSTANT_TEXT",
     "format_value",
     "markdown_table",
+    "pooled_mae",
     "pooled_wape",
     "pooled_wql",
     "replace_static_text",

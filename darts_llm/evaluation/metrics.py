@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from darts import TimeSeries
 from darts.logging import raise_log
-from darts.metrics import ae, ql
+from darts.metrics import ae, mae, ql
 from darts.utils.likelihood_models.base import likelihood_component_names, quantile_names
 
 SeriesLike = TimeSeries | Sequence[TimeSeries] | np.ndarray
@@ -43,10 +43,11 @@ def _total(metric, actual, predicted, **kwargs) -> float:
     return float(metric(actual, predicted, **kwargs))
 
 
-def _zeros_like(predicted):
-    if isinstance(predicted, list):
-        return [_zeros_like(p) for p in predicted]
-    return predicted.with_values(np.zeros_like(predicted.all_values(copy=False)))
+def _filled(series, value: float):
+    """``series`` (or each of a list) with every value set to ``value``."""
+    if isinstance(series, list):
+        return [_filled(s, value) for s in series]
+    return series.with_values(np.full_like(series.all_values(copy=False), value))
 
 
 def _check_pair(actual, predicted) -> None:
@@ -83,8 +84,30 @@ def pooled_wape(actual: SeriesLike, predicted: SeriesLike) -> float:
     actual, predicted = _as_series(actual, "actual"), _as_series(predicted, "predicted")
     _check_pair(actual, predicted)
     error = _total(ae, actual, predicted)
-    scale = _total(ae, actual, _zeros_like(predicted))
+    scale = _total(ae, actual, _filled(predicted, 0.0))
     return 100.0 * error / scale if scale > 0 else float("nan")
+
+
+def pooled_mae(actual: SeriesLike, predicted: SeriesLike) -> float:
+    """Mean absolute error over every forecast point of every series (each point weighs the same).
+
+    Parameters
+    ----------
+    actual
+        The actual series (one, a sequence, or an array ``(n_forecasts, horizon)``).
+    predicted
+        The forecasts, in the same shape as ``actual``.
+
+    Returns
+    -------
+    float
+        The pooled MAE in the units of the series; NaN when any forecast value is NaN.
+    """
+    actual, predicted = _as_series(actual, "actual"), _as_series(predicted, "predicted")
+    _check_pair(actual, predicted)
+    error = _total(ae, actual, predicted)
+    points = _total(ae, _filled(actual, 1.0), _filled(predicted, 0.0))  # 1 per overlapping point
+    return error / points if points > 0 else float("nan")
 
 
 def pooled_wql(actual: SeriesLike, quantile_forecasts: SeriesLike, quantiles: Sequence[float]) -> float:
@@ -124,7 +147,7 @@ def pooled_wql(actual: SeriesLike, quantile_forecasts: SeriesLike, quantiles: Se
         quantile_forecasts = TimeSeries.from_values(values.astype(np.float64), columns=columns)
     actual, quantile_forecasts = _as_series(actual, "actual"), _as_series(quantile_forecasts, "quantile_forecasts")
     _check_pair(actual, quantile_forecasts)
-    scale = _total(ae, actual, _zeros_like(actual))
+    scale = _total(ae, actual, _filled(actual, 0.0))
     if not scale > 0:
         return float("nan")
     return float(np.mean([_total(ql, actual, quantile_forecasts, q=q) / scale for q in quantiles]))
