@@ -19,12 +19,17 @@ from darts_llm.dataprocessing.projection import (
     check_cache,
     check_projection,
 )
-from darts_llm.encoders.base import TextEncoder, clean_texts
+from darts_llm.encoders.base import TextEncoder, clean_texts, is_missing
 from darts_llm.errors import TextInputError
 
 
-def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+def _column_kind(column: pd.Series) -> str | None:
+    """``"text"`` if the column holds a string, ``"number"`` if it holds a non-missing non-string, else ``None``
+    (every value missing: a series whose text is missing has a float column of NaN)."""
+    values = [v for v in column.tolist() if not is_missing(v)]
+    if any(isinstance(v, str) for v in values):
+        return "text"
+    return "number" if values else None
 
 
 class StaticTextEmbedder(FittableDataTransformer):
@@ -52,8 +57,8 @@ class StaticTextEmbedder(FittableDataTransformer):
         Parameters
         ----------
         text_cols
-            The static covariate column(s) holding text. ``None``: every non-numeric, non-boolean static covariate
-            column of the fitted series (list them explicitly when you also have categorical columns you want to
+            The static covariate column(s) holding text. ``None``: every static covariate column that holds a
+            string in any of the fitted series (list them explicitly when you also have categorical columns you want to
             keep, e.g. for :class:`~darts.dataprocessing.transformers.StaticCovariatesTransformer`).
         n_components
             Number of output columns per text column with ``projection="pca"``. If the training series hold fewer
@@ -73,8 +78,12 @@ class StaticTextEmbedder(FittableDataTransformer):
 
         Notes
         -----
-        - Missing text (``None``/NaN) is embedded as the empty string, which has a defined embedding. Any other
-          non-string value raises :class:`~darts_llm.errors.TextInputError` naming the column and the series.
+        - Missing text (``None``, NaN, ``pd.NA``, ``pd.NaT``) is embedded as the empty string, which has a defined
+          embedding. Any other non-string value raises :class:`~darts_llm.errors.TextInputError` naming the column
+          and the series.
+        - With ``text_cols=None``, a column is text if it holds a string in *any* fitted series (a series whose
+          description is missing has a float column there); a column with text in one series and a number in
+          another raises :class:`~darts_llm.errors.TextInputError` naming both series.
         - Pickling stores the fitted PCA, the projected vectors of the texts seen at fit time and the encoder spec,
           never encoder weights (a :class:`~darts_llm.HuggingFaceEncoder` pickles without them). An unpickled
           transformer maps the texts it saw at fit time without loading the encoder, and loads it for new texts.
@@ -150,13 +159,33 @@ class StaticTextEmbedder(FittableDataTransformer):
 
     @staticmethod
     def _infer_text_cols(series: Sequence[TimeSeries]) -> list[str]:
-        covs = StaticTextEmbedder._static_covs(series[0], 0, "fit")
-        cols = [c for c in covs.columns if not _is_numeric(covs[c])]
+        """Static covariate columns holding text in any series (not only the first one)."""
+        columns: list[str] = []
+        first: dict[tuple[str, str], int] = {}  # (column, kind) -> first series where the column has that kind
+        for idx, ts in enumerate(series):
+            covs = StaticTextEmbedder._static_covs(ts, idx, "fit")
+            for col in covs.columns:
+                if col not in columns:
+                    columns.append(col)
+                kind = _column_kind(covs[col])
+                if kind is not None:
+                    first.setdefault((col, kind), idx)
+        mixed = [c for c in columns if (c, "text") in first and (c, "number") in first]
+        if mixed:
+            col = mixed[0]
+            raise_log(
+                TextInputError(
+                    f"Static covariate column {col!r} holds text in series[{first[(col, 'text')]}] but a number in "
+                    f"series[{first[(col, 'number')]}]; make it text everywhere (missing text may be None/NaN) or "
+                    f"pass `text_cols=[...]` without it."
+                )
+            )
+        cols = [c for c in columns if (c, "text") in first]
         if not cols:
             raise_log(
                 ValueError(
-                    f"No text column found among the static covariates {list(covs.columns)} (all are numeric); "
-                    f"pass `text_cols=[...]` naming the column(s) that hold text."
+                    f"No text column found among the static covariates {columns} (none holds a string in any "
+                    f"series); pass `text_cols=[...]` naming the column(s) that hold text."
                 )
             )
         return cols

@@ -211,3 +211,33 @@ def test_works_with_a_darts_regression_model(tiny_encoder, cache, train):
     model.fit(out)
     pred = model.predict(2, series=out[:2])
     assert len(pred) == 2 and len(pred[0]) == 2
+
+
+@pytest.mark.parametrize("missing", [pd.NA, pd.NaT, np.float32("nan")], ids=["pd.NA", "pd.NaT", "np.float32-nan"])
+def test_pandas_missing_values_are_the_empty_string(tiny_encoder, cache, train, missing):
+    emb = StaticTextEmbedder(n_components=3, encoder=tiny_encoder, cache=cache).fit(train + [make_series(missing)])
+    a = emb.transform(make_series(missing)).static_covariates_values()[0, :3].astype(float)
+    b = emb.transform(make_series("")).static_covariates_values()[0, :3].astype(float)
+    np.testing.assert_array_equal(a, b)
+    string_dtype = make_series("x").with_static_covariates(
+        pd.DataFrame({"description": pd.array([None], dtype="string"), "price": [1.0]})
+    )
+    np.testing.assert_array_equal(emb.transform(string_dtype).static_covariates_values()[0, :3].astype(float), b)
+
+
+def test_advice_for_non_text_never_suggests_astype_str(tiny_encoder, cache, train):
+    bad = make_series("x").with_static_covariates(pd.DataFrame({"description": [12.5], "price": [1.0]}, dtype=object))
+    emb = StaticTextEmbedder(text_cols="description", n_components=2, encoder=tiny_encoder, cache=cache).fit(train)
+    with pytest.raises(TextInputError) as info:
+        emb.transform(bad)
+    message = str(info.value)
+    assert "astype('string')" in message and "would embed 'nan'" in message
+
+
+def test_text_columns_are_found_in_any_series(tiny_encoder, cache, train):
+    first_missing = [make_series(np.nan, price=9.0)] + train  # pandas types that group's description as float
+    emb = StaticTextEmbedder(n_components=2, encoder=tiny_encoder, cache=cache).fit(first_missing)
+    assert emb.text_cols_ == ["description"]
+    mixed = train + [make_series("x").with_static_covariates(pd.DataFrame({"description": [3.0], "price": [1.0]}))]
+    with pytest.raises(TextInputError, match=r"'description'.*series\[0\].*number in series\[5\]"):
+        StaticTextEmbedder(encoder=tiny_encoder, cache=cache).fit(mixed)
