@@ -102,15 +102,6 @@ def load_time_mmd(
         Fill missing steps inside the series (dates absent from the file, empty or non-finite ``OT``) by
         linear interpolation; otherwise they stay NaN.
 
-    Target cleaning (each step is logged as a warning that names the domain and the counts): unreadable
-    dates are dropped; non-numeric and non-finite ``OT`` values (Health_AFR has ``inf``) count as missing;
-    duplicate dates are combined by ``duplicates``; empty leading and trailing values are cut off; gaps
-    are filled to the frequency by ``fill_missing``. See :func:`darts_llm.datasets.regular.regular_series`.
-
-    Text alignment: text rows about periods that start after the target's last period cannot concern it
-    and are dropped; when no text row overlaps the target at all, a warning says so (the events are then
-    all before the target, or none are left).
-
     Returns
     -------
     series : TimeSeries
@@ -126,6 +117,17 @@ def load_time_mmd(
         bold markers and bullets, and sentences that only say nothing relevant was found ("NA",
         "The search results do not contain ...", "Please provide ..."); rows with less than
         ``min_chars`` characters left are dropped.
+
+    Notes
+    -----
+    Target cleaning, each step logged as a warning that names the domain and the counts: unreadable
+    dates are dropped; non-numeric and non-finite ``OT`` values (Health_AFR has ``inf``) count as missing;
+    duplicate dates are combined by ``duplicates``; empty leading and trailing values are cut off; gaps
+    are filled to the frequency by ``fill_missing``. See :func:`darts_llm.datasets.regular.regular_series`.
+
+    Text alignment: text rows about periods that start after the target's last period cannot concern it
+    and are dropped. When no text row overlaps the target at all, a warning says so (the events are then
+    all before the target, or none are left).
     """
     base = _resolve_root(root)
     name = _resolve_domain(base, domain)
