@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from darts_llm.encoders.base import TextEncoder
+from darts_llm.encoders.devices import resolve_device, resolve_dtype
 from darts_llm.encoders.identity import DEFAULT_MODEL_ID, ModelLocation, bundled_model_path, hub_file, locate_model
 from darts_llm.encoders.pooling import POOLING_MODES, check_pooling, pool
 from darts_llm.encoders.st_config import FolderSettings, local_reader, read_folder_settings
@@ -32,33 +31,6 @@ DEFAULT_MAX_LENGTH = 256
 
 #: Models for which the "mean pooling by default" line was already logged in this process.
 _MEAN_POOLING_NOTED: set[str] = set()
-
-
-def _resolve_device(device: str) -> "torch.device":
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _resolve_dtype(dtype, device: "torch.device") -> "torch.dtype":
-    import torch
-
-    if dtype is None or dtype == "auto":
-        return torch.float32
-    if isinstance(dtype, torch.dtype):
-        resolved = dtype
-    else:
-        names = {"float32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-                 "float16": torch.float16, "fp16": torch.float16}
-        if dtype not in names:
-            raise ValueError(f"`dtype` must be one of {sorted(names)} or None, got {dtype!r}.")
-        resolved = names[dtype]
-    if resolved != torch.float32 and device.type == "cpu":
-        logger.warning("dtype %s requested on CPU; using float32 instead.", resolved)
-        return torch.float32
-    return resolved
 
 
 def load_error(spec: str, cause: BaseException) -> EncoderLoadError:
@@ -288,8 +260,8 @@ class HuggingFaceEncoder(TextEncoder):
         self.load_tokenizer()
         if self._model is None:
             model = self.load_transformer()
-            device = _resolve_device(self.device)
-            model = model.to(device=device, dtype=_resolve_dtype(self.dtype, device)).eval()
+            device = resolve_device(self.device)
+            model = model.to(device=device, dtype=resolve_dtype(self.dtype, device)).eval()
             self._model = model
             self._dim = int(model.config.hidden_size)
         return self
@@ -344,8 +316,8 @@ class HuggingFaceEncoder(TextEncoder):
 
         if self.dtype is torch.float32:
             return "float32"
-        device = _resolve_device(self.device)
-        resolved = torch.float32 if device.type == "cpu" else _resolve_dtype(self.dtype, device)
+        device = resolve_device(self.device)
+        resolved = torch.float32 if device.type == "cpu" else resolve_dtype(self.dtype, device)
         return str(resolved).removeprefix("torch.")
 
     @property
