@@ -41,7 +41,8 @@ import pandas as pd
 from harness.cohorts import earlier_launches, new_products
 from harness.covariates import launch_age, padded_target, neighbour_demand, static_frame, with_text
 from harness.panels import Panel, add_data_argument, load_panel
-from harness.report import best_of, lift_pct, machine, mean_std, table, write_section
+from harness.report import (ROOT_README, best_of, lift_pct, machine, mean_std, readme_headline, replace_block, table,
+                            write_section)
 
 from darts_llm.evaluation import pooled_wape
 
@@ -361,6 +362,7 @@ def main() -> int:
         (RESULTS / "cold_start_quick.md").write_text(markdown)
     else:
         write_section("cold_start", markdown)
+        replace_block(ROOT_README, "headline", readme_headline())
     return 0
 
 

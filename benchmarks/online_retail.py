@@ -58,7 +58,7 @@ import torch
 
 from harness.cohorts import rolling_instances, warm_sample
 from harness.panels import add_data_argument, load_panel
-from harness.report import RESULTS, write_section
+from harness.report import RESULTS, ROOT_README, readme_headline, replace_block, write_section
 from harness.runner import GlobalRunner, PanelInputs, ensemble_runs, local_baselines, trainable
 from harness.scoring import has_mase_scale, score
 from harness.specs import ModelSpec, ensemble_specs, with_ablations
@@ -295,11 +295,9 @@ def report_and_save(d: dict, write: bool) -> None:
     scores.to_csv(RESULTS / f"online_retail_metrics{suffix}.csv", index=False)
     (RESULTS / f"online_retail_summary{suffix}.json").write_text(json.dumps(report["summary"], indent=2, default=str))
     if write and cfg.mode == "full":
-        from harness.report import replace_block
-
         write_section("online_retail", report["markdown"])
         write_section("headline", report["headline"])
-        replace_block(RESULTS.parents[1] / "README.md", "headline", report["headline"])
+        replace_block(ROOT_README, "headline", readme_headline())
     else:
         (RESULTS / f"online_retail{suffix}.md").write_text(report["markdown"])
 

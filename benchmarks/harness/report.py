@@ -20,6 +20,7 @@ from darts_llm.evaluation import format_value, markdown_table
 
 HERE = Path(__file__).resolve().parents[1]
 README = HERE / "README.md"
+ROOT_README = HERE.parent / "README.md"  # the repository README (its headline block)
 RESULTS = HERE / "results"
 FIGURES = HERE / "figures"
 STATS = ("MAE", "WAPE", "MASE", "wQL", "Bias")
@@ -131,3 +132,38 @@ def best_of(values: dict[str, float]) -> tuple[str, float] | None:
     """The key with the lowest non-NaN value, or ``None``."""
     finite = {k: v for k, v in values.items() if v is not None and not np.isnan(v)}
     return min(finite.items(), key=lambda kv: kv[1]) if finite else None
+
+
+def read_markdown_table(markdown: str, first_column: str) -> list[dict]:
+    """The rows of the table in ``markdown`` whose header starts with ``first_column`` (as written by :func:`table`)."""
+    lines = markdown.splitlines()
+    for n, line in enumerate(lines):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == first_column:
+            rows = []
+            for body in lines[n + 2 :]:
+                if not body.startswith("|"):
+                    break
+                rows.append(dict(zip(cells, (c.strip() for c in body.strip().strip("|").split("|")))))
+            return rows
+    return []
+
+
+def readme_headline() -> str:
+    """The repository README's headline: the Online Retail headline and the cold-start lifts, from the results."""
+    parts = []
+    headline = RESULTS / "headline.md"
+    if headline.exists():
+        parts.append(headline.read_text().rstrip().replace("benchmarks/README.md.", "[benchmarks/README.md]"
+                                                           "(benchmarks/README.md)."))
+    cold = RESULTS / "cold_start.md"
+    rows = read_markdown_table(cold.read_text(), "weeks of history") if cold.exists() else []
+    if rows:
+        lifts = ", ".join(f"{r['WAPE lift']} at {r['weeks of history']} week{'' if r['weeks of history'] == '1' else 's'}"
+                          f" ({r['best with text']} against {r['best without text']})" for r in rows)
+        parts.append("Cold start by weeks of history (`benchmarks/cold_start.py`: new products forecast from their "
+                     "first weeks of sales; how much lower the pooled WAPE of the best method with text is than that of the best "
+                     f"without, their WAPE in brackets): {lifts}.")
+    parts.append("Other benchmarks (Time-MMD report text, encoder and model speed): "
+                 "[benchmarks/README.md](benchmarks/README.md).")
+    return "\n\n".join(parts) + "\n"
