@@ -384,6 +384,12 @@ class HuggingFaceEncoder(TextEncoder):
                 out[idx] = emb.float().cpu().numpy()
         return out
 
+    def __repr__(self) -> str:
+        # from the arguments only: a repr must not read model files or reach the hub (it appears in error messages)
+        given = {k: v for k, v in self.spec.items() if v not in (None, False) and k != "model_name_or_path"}
+        args = "".join(f", {k}={v!r}" for k, v in given.items())
+        return f"{type(self).__name__}({self.model_name_or_path!r}{args})"
+
     # ------------------------------------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -141,3 +141,9 @@ def test_bundled_weights_only_for_the_official_id(minilm_available, hub_cache):
     official = get_encoder("minilm")
     assert official.location.kind == "bundled"
     assert official.encoder_id.startswith(f"hf2:{DEFAULT_MODEL_ID}@sha256:")
+
+
+def test_repr_reads_no_files_and_reaches_no_hub(hub_cache):
+    enc = HuggingFaceEncoder("no-such-org/no-such-model", pooling="cls", max_length=32)
+    assert repr(enc) == "HuggingFaceEncoder('no-such-org/no-such-model', pooling='cls', max_length=32)"
+    assert enc._resolved is None
