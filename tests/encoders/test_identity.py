@@ -147,3 +147,17 @@ def test_repr_reads_no_files_and_reaches_no_hub(hub_cache):
     enc = HuggingFaceEncoder("no-such-org/no-such-model", pooling="cls", max_length=32)
     assert repr(enc) == "HuggingFaceEncoder('no-such-org/no-such-model', pooling='cls', max_length=32)"
     assert enc._resolved is None
+
+
+def test_encoder_pickled_by_the_previous_version_loads_with_its_settings(tiny_bert_dir):
+    old_state = {
+        "model_name_or_path": tiny_bert_dir, "pooling": "cls", "max_length": 16, "normalize": True,
+        "device": "cpu", "dtype": None, "revision": None, "trust_remote_code": False,
+        "_tokenizer": None, "_model": None, "_dim": None, "_weights_id": "0123456789abcdef",
+    }
+    enc = HuggingFaceEncoder.__new__(HuggingFaceEncoder)
+    enc.__setstate__(old_state)
+    assert (enc.pooling, enc.max_length, enc.normalize, enc.prompt) == ("cls", 16, True, "")
+    assert enc.encoder_id.startswith("hf2:") and "0123456789abcdef" not in enc.encoder_id
+    same = HuggingFaceEncoder(tiny_bert_dir, pooling="cls", max_length=16, normalize=True, device="cpu")
+    np.testing.assert_allclose(enc.encode(TEXTS), same.encode(TEXTS), rtol=1e-5, atol=1e-6)
