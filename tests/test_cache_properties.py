@@ -188,9 +188,9 @@ class Run:
 )
 @given(
     max_items=max_items_strategy,
-    writes=st.lists(encode_op, min_size=1, max_size=3),
-    mixed=st.lists(st.one_of(encode_op, corrupt_op, other_op), min_size=0, max_size=5),
-    damage=st.lists(corrupt_op, min_size=1, max_size=3),
+    writes=st.lists(encode_op, min_size=1, max_size=2),
+    mixed=st.lists(st.one_of(encode_op, corrupt_op, other_op), min_size=0, max_size=4),
+    damage=st.lists(corrupt_op, min_size=1, max_size=2),
 )
 def test_cache_never_returns_a_wrong_vector(max_items, writes, mixed, damage):
     """Writes, a random mix, corruptions, then every (encoder, text) read back through old and fresh caches."""
