@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
-from darts_llm.datasets.compat import check_frequency_supported
+from darts_llm.datasets.periods import check_freq, first_sale_dates, period_labels, period_last_day
 from darts_llm.datasets.retail_files import COLUMNS, RETAIL_II_COLUMNS, read_retail_file, require_openpyxl
 
 __all__ = [
@@ -338,7 +338,7 @@ def load_online_retail(
         One univariate float32 series per product (component ``"quantity"``, units sold), sorted by
         stock code; ``series.metadata["stock_code"]`` holds the product's stock code.
     """
-    offset = _check_freq(freq)
+    offset = check_freq(freq)
     bad = [c for c in static_cols if c not in ("description", "price")]
     if isinstance(static_cols, str) or bad:
         raise ValueError(
@@ -352,11 +352,11 @@ def load_online_retail(
     if sales.empty:
         raise ValueError("No product sales are left after cleaning; check the file given in `path`.")
 
-    labels = _period_labels(sales["InvoiceDate"], offset)
+    labels = period_labels(sales["InvoiceDate"], offset)
     start = labels.min()
     data_end = raw["InvoiceDate"].max()
-    end = _period_labels(pd.Series([data_end]), offset).iloc[0]
-    if drop_incomplete_last and data_end.normalize() < _period_last_day(end, offset):
+    end = period_labels(pd.Series([data_end]), offset).iloc[0]
+    if drop_incomplete_last and data_end.normalize() < period_last_day(end, offset):
         end = end - offset
     if end < start:
         raise ValueError(
@@ -402,56 +402,3 @@ def load_online_retail(
             )
         )
     return series
-
-
-def first_sale_dates(series: Sequence[TimeSeries]) -> pd.Series:
-    """First sale period (the series' start) of each product, indexed by stock code.
-
-    Parameters
-    ----------
-    series
-        Series from :func:`load_online_retail` or :func:`~darts_llm.datasets.make_synthetic_catalog`.
-        Series without a ``stock_code`` in their metadata are indexed by their position.
-
-    Returns
-    -------
-    pandas.Series
-        ``datetime64`` start times, named ``"first_sale"``.
-    """
-    keys = [(s.metadata or {}).get("stock_code", i) for i, s in enumerate(series)]
-    return pd.Series([s.start_time() for s in series], index=keys, name="first_sale")
-
-
-def _check_freq(freq: str) -> pd.DateOffset:
-    try:
-        offset = pd.tseries.frequencies.to_offset(freq)
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"`freq` {freq!r} is not a pandas frequency; use 'W', 'D', 'MS' or 'ME'.") from err
-    ok = offset.n == 1 and (
-        isinstance(offset, (pd.offsets.Day, pd.offsets.MonthBegin, pd.offsets.MonthEnd))
-        or (isinstance(offset, pd.offsets.Week) and offset.weekday is not None)
-    )
-    if not ok:
-        raise ValueError(f"`freq` {freq!r} is not supported; use 'W' (or 'W-<DAY>'), 'D', 'MS' or 'ME'.")
-    check_frequency_supported(offset, "freq")
-    return offset
-
-
-def _period_labels(dates: pd.Series, offset: pd.DateOffset) -> pd.Series:
-    """Label of the period holding each timestamp (see :func:`load_online_retail`)."""
-    days = dates.dt.normalize()
-    if isinstance(offset, pd.offsets.Week):
-        ahead = (offset.weekday - days.dt.dayofweek) % 7
-        return days + pd.to_timedelta(ahead, unit="D")
-    if isinstance(offset, pd.offsets.MonthBegin):
-        return days - pd.to_timedelta(days.dt.day - 1, unit="D")
-    if isinstance(offset, pd.offsets.MonthEnd):
-        return days + pd.to_timedelta(days.dt.days_in_month - days.dt.day, unit="D")
-    return days
-
-
-def _period_last_day(label: pd.Timestamp, offset: pd.DateOffset) -> pd.Timestamp:
-    if isinstance(offset, pd.offsets.MonthBegin):
-        return label + pd.offsets.MonthEnd(1)
-    return label
-
