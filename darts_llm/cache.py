@@ -178,6 +178,28 @@ class EmbeddingCache:
                 self._remember(entry, vector)
         return vector
 
+    def _get_many(self, encoder_id: str, texts: list[str], dim: int) -> list[np.ndarray | None]:
+        """:meth:`get` for many texts, reading each shard on disk at most once (grouped by shard)."""
+        keys = [text_key(t) for t in texts]
+        out: list[np.ndarray | None] = []
+        on_disk: dict[Path, list[int]] = {}
+        index = self._index(encoder_id, dim) if self.directory is not None else {}
+        for i, key in enumerate(keys):
+            vector = self._memory.get((encoder_id, key))
+            if vector is not None:
+                self._memory.move_to_end((encoder_id, key))
+            elif key in index:
+                on_disk.setdefault(index[key], []).append(i)
+            out.append(vector)
+        for path, rows in on_disk.items():
+            shard = self._load_shard(path, encoder_id, dim)
+            for i in rows:
+                vector = shard.get(keys[i])
+                if vector is not None:
+                    self._remember((encoder_id, keys[i]), vector)
+                out[i] = vector
+        return out
+
     def put_many(self, encoder_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store embeddings of ``texts`` (in memory, and as one shard on disk when a directory is set)."""
         vectors = np.array(vectors, dtype=np.float32)  # a copy: later changes by the caller do not leak in
@@ -229,8 +251,7 @@ class EmbeddingCache:
         found: dict[str, np.ndarray] = {}
         missing: list[str] = []
         dim = encoder.dim if unique else 0
-        for text in unique:
-            vector = self.get(encoder_id, text, dim)
+        for text, vector in zip(unique, self._get_many(encoder_id, unique, dim)):
             if vector is None:
                 missing.append(text)
             else:

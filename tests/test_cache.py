@@ -155,3 +155,20 @@ def test_cache_pickles(tmp_path):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="max_items"):
         EmbeddingCache(max_items=0)
+
+
+def test_each_shard_is_read_once_per_call(tmp_path, monkeypatch):
+    """Many shards (e.g. one per batch of a distributed encoding job): a reader loads each file once per call."""
+    enc = CountingEncoder()
+    texts = [f"text {i}" for i in range(60)]
+    for start in range(0, 60, 3):  # 20 shards, more than the shards held in memory
+        EmbeddingCache(tmp_path).encode(enc, texts[start : start + 3])
+    loads = []
+    original = np.load
+    monkeypatch.setattr(np, "load", lambda *a, **k: loads.append(a[0]) or original(*a, **k))
+    interleaved = [texts[shard * 3 + j] for j in range(3) for shard in range(20)]  # shard 0, 1, ..., 19, 0, 1, ...
+    reader = EmbeddingCache(tmp_path, max_items=5)
+    out = reader.encode(CountingEncoder(), interleaved)
+    np.testing.assert_array_equal(out, CountingEncoder().encode(interleaved))
+    assert reader.misses == 0
+    assert len(loads) <= 2 * 20  # the index pass, then at most one more read per evicted shard
