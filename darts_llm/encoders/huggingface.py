@@ -161,10 +161,14 @@ class HuggingFaceEncoder(TextEncoder):
             pooling = "mean"
             if location.name not in _MEAN_POOLING_NOTED:
                 _MEAN_POOLING_NOTED.add(location.name)
+                offline = (
+                    " (a hub model's modules.json is read from the local Hugging Face cache when offline: go online "
+                    "once if the model has one)" if location.kind == "hub" else ""
+                )
                 logger.warning(
-                    "No pooling given and %r has no sentence-transformers pooling configuration; using mean "
+                    "No pooling given and %r has no sentence-transformers pooling configuration%s; using mean "
                     "pooling. Pass pooling='cls' (models trained on the first token) or 'last' (decoder-only "
-                    "LLMs) to choose another.", name
+                    "LLMs) to choose another.", name, offline
                 )
         elif pooling not in POOLING_MODES:
             raise EncoderLoadError(
