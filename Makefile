@@ -29,7 +29,7 @@ torch:
 		echo "PyTorch $$($(PY) -c 'import torch; print(torch.__version__)') is already installed; keeping it."; \
 	elif $(PY) -m pip install --quiet $(PIP_NET) --index-url "$(TORCH_INDEX)" "$(TORCH_SPEC)" \
 			2>$(VENV)/torch-index.log; then \
-		echo "Installed $(TORCH_SPEC) from $(TORCH_INDEX)."; \
+		echo "Installed $(TORCH_SPEC) with --index-url $(TORCH_INDEX) (plus pip's configured local sources)."; \
 	else \
 		echo "The PyTorch CPU index $(TORCH_INDEX) could not be used (pip's message: $(VENV)/torch-index.log);" \
 		     "installing $(TORCH_SPEC) from pip's configured indexes and local wheels instead." >&2; \
