@@ -274,9 +274,10 @@ def lift_table(means: dict, stds: dict, counts: dict) -> tuple[list[dict], list[
         shuffled = means.get((control, k)) if control else None
         if shuffled is not None and lift > 0:
             gone = shuffled >= plain[1]
+            kept = 100 * (plain[1] - shuffled) / (plain[1] - text[1])
             words += (f"; with shuffled descriptions it scores {shuffled:.1f}%, "
                       + ("so the whole gain is lost without the right descriptions" if gone
-                         else f"keeping {100 * (plain[1] - shuffled) / (plain[1] - text[1]):.0f}% of the gain"))
+                         else f"so only {kept:.0f}% of the gain survives without the right descriptions"))
         sentences.append(words + ".")
     return rows, sentences
 
