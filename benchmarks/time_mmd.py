@@ -50,7 +50,7 @@ from darts.metrics import mae, mase, smape  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness.report import machine, table  # noqa: E402
 
-from darts_llm.dataprocessing import TextEventsEmbedder  # noqa: E402
+from darts_llm.dataprocessing import TextEvents, TextEventsEmbedder  # noqa: E402
 from darts_llm.datasets.time_mmd import TIME_MMD_DOMAINS, load_time_mmd  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "time_mmd.md"
@@ -139,8 +139,9 @@ def backtest(series, train, horizon, lags, start, past_train=None, past_full=Non
 
 
 def text_covariates(events: pd.DataFrame, train: TimeSeries, series: TimeSeries):
-    embedder = TextEventsEmbedder(events, **TEXT)  # default encoder: all-MiniLM-L6-v2
-    return embedder.fit_transform(train), embedder.transform(series)
+    reports = TextEvents(events, text_col="text", start_col="start", end_col="end")
+    embedder = TextEventsEmbedder(reports, **TEXT).fit(train)  # default encoder: all-MiniLM-L6-v2
+    return embedder.past_covariates(train), embedder.past_covariates(series)
 
 
 def shuffle_texts(events: pd.DataFrame, train_end: pd.Timestamp, seed: int) -> pd.DataFrame:
