@@ -26,13 +26,14 @@ import sys
 from typing import Any
 
 import torch
+from torch import nn
 from darts.logging import raise_log
 from darts.models.forecasting.pl_forecasting_module import PLForecastingModule
 from darts.utils.serialization import add_safe_globals
-from torch import nn
 
 from darts_llm.models.cold_start import mask_inputs, masked_rin
-from darts_llm.models.darts_internals import MonteCarloDropout, PLModuleInput, PLModuleOutput
+from darts_llm.models.darts_internals import PLModuleInput, PLModuleOutput
+from darts_llm.models.text_branch import TextBranch
 from darts_llm.models.text_datasets import ID_BASE, ID_DIGITS, decode_ids
 from darts_llm.models.vocabulary import TextVocabulary, make_vocabulary
 
@@ -84,6 +85,9 @@ class TextFusionModule(PLForecastingModule):
     text_dropout
         Dropout on the projected text features (Monte Carlo dropout, so ``mc_dropout=True`` at prediction
         includes it).
+    text_gate, no_text_prob, text_noise, text_components
+        The gate, text dropout to the learned no-text vector, noise and principal-component basis of each
+        :class:`~darts_llm.models.text_branch.TextBranch`.
     encoder_lr
         Learning rate of the encoder parameters (lora/full), in their own optimiser parameter group.
     observed_mask
@@ -108,6 +112,11 @@ class TextFusionModule(PLForecastingModule):
         text_dim: int,
         vocabulary_config: dict[str, Any],
         text_dropout: float = 0.1,
+        text_gate: bool = False,
+        no_text_prob: float = 0.0,
+        text_noise: float = 0.0,
+        text_components: int | None = None,
+        text_penalty: float = 0.0,
         encoder_lr: float | None = None,
         observed_mask: bool = False,
         backbone: PLForecastingModule | None = None,
@@ -123,6 +132,7 @@ class TextFusionModule(PLForecastingModule):
         self.n_text_cols = int(n_text_cols)
         self.text_dim = int(text_dim)
         self.encoder_lr = encoder_lr
+        self.text_penalty = float(text_penalty)
         self.backbone = (
             given_backbone if given_backbone is not None else _resolve_backbone(backbone_class)(**backbone_hparams)
         )
@@ -136,12 +146,10 @@ class TextFusionModule(PLForecastingModule):
         # digit values of the text ids (a buffer, so that it lives on the module's device; not in checkpoints)
         digit_values = torch.tensor([ID_BASE**d for d in range(ID_DIGITS)], dtype=torch.long)
         self.register_buffer("id_digit_values", digit_values, persistent=False)
-        # per text column: standardised embedding -> Linear(embedding_dim, text_dim) -> dropout
-        self.text_projections = nn.ModuleList(
-            nn.Sequential(
-                nn.Linear(self.embedding_dim, self.text_dim),
-                *([MonteCarloDropout(text_dropout)] if text_dropout else []),
-            )
+        # per text column: standardised embedding -> text features (see TextBranch)
+        self.text_branches = nn.ModuleList(
+            TextBranch(self.embedding_dim, self.text_dim, text_dropout, text_gate, no_text_prob, text_noise,
+                       text_components)
             for _ in range(self.n_text_cols)
         )
 
@@ -164,10 +172,10 @@ class TextFusionModule(PLForecastingModule):
         """Replace the text id columns of ``static`` ``(batch, rows, n_numeric + n_text_cols * ID_DIGITS)`` by the
         projected text features: ``(batch, rows, n_numeric + n_text_cols * text_dim)``."""
         parts = [static[..., : self.n_numeric]] if self.n_numeric else []
-        for k, projection in enumerate(self.text_projections):
+        for k, branch in enumerate(self.text_branches):
             start = self.n_numeric + k * ID_DIGITS
             ids = decode_ids(static[..., start : start + ID_DIGITS], self.id_digit_values)
-            parts.append(projection(self.text_embeddings(ids)).to(static.dtype))
+            parts.append(branch(self.text_embeddings(ids)).to(static.dtype))
         return torch.cat(parts, dim=-1)
 
     def forward(self, x_in: PLModuleInput) -> PLModuleOutput:
@@ -185,6 +193,13 @@ class TextFusionModule(PLForecastingModule):
 
     # ------------------------------------------------------------------------------------------ loss
     def _compute_loss(self, output: PLModuleOutput, target, criterion, sample_weight):
+        """The forecast loss plus ``text_penalty`` times the size of the text's influence."""
+        loss = self._forecast_loss(output, target, criterion, sample_weight)
+        if self.text_penalty and self.training:
+            loss = loss + self.text_penalty * sum(branch.influence for branch in self.text_branches)
+        return loss
+
+    def _forecast_loss(self, output: PLModuleOutput, target, criterion, sample_weight):
         """Darts' loss with missing labels masked: a NaN target step teaches nothing and breaks nothing."""
         observed = ~torch.isnan(target)
         if bool(observed.all()):

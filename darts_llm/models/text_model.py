@@ -348,12 +348,22 @@ class TextCovariatesMixin(NewProductForecasts):
             text_dim=settings.text_dim,
             vocabulary_config=vocabulary.config(),
             text_dropout=settings.text_dropout,
+            text_gate=settings.text_gate,
+            no_text_prob=settings.no_text_prob,
+            text_noise=settings.text_noise,
+            text_components=settings.text_components,
+            text_penalty=settings.text_penalty,
             encoder_lr=settings.encoder_lr,
             observed_mask=self.masks_missing_history,
             backbone=backbone,
             vocabulary=vocabulary,
             **self.pl_module_params,
         )
+        if settings.text_components is not None and self._vocabulary is not None:
+            # the basis of the texts known at the first fit (a checkpoint being loaded brings its own)
+            rows = torch.as_tensor(vocabulary.similarity_rows(vocabulary.texts, self._get_encoder()))
+            for branch in module.text_branches:
+                branch.fit_basis(rows)
         self._adopt_vocabulary(module)
         return module
 

@@ -14,6 +14,7 @@ import inspect
 import numbers
 from typing import Any
 
+import numpy as np
 from darts.logging import raise_log
 
 __all__ = ["FINETUNING_MODES", "TEXT_PARAMS_DOC", "TextSettings", "merged_signature", "text_model_doc"]
@@ -42,7 +43,7 @@ TEXT_PARAMS_DOC = """
         ``darts.utils.serialization.add_safe_globals`` to load the model safely.
     text_dim
         Number of features each text column is projected to before it enters the backbone's static
-        covariates. Default: ``16``.
+        covariates. Default: ``8``.
     encoder_finetuning
         ``"frozen"`` (default): each unique text is encoded once (through :func:`darts_llm.default_cache`)
         and looked up in an embedding table stored with the model; the encoder never runs in the training
@@ -59,6 +60,24 @@ TEXT_PARAMS_DOC = """
     text_dropout
         Dropout on the projected text features (Monte Carlo dropout). Default: ``0.1``. Each embedding is
         standardised (zero mean, unit variance) before its projection.
+    text_gate
+        A learned per-feature gate on the text features that starts at zero, so that the new network is its
+        no-text twin and the text gains influence only as far as training opens the gate. Default: ``True``.
+    no_text_prob
+        Text dropout: the probability that a training sample sees a learned "no text" vector instead of its
+        text features, so that the same network also learns the forecast without text. Default: ``0.5``.
+    text_noise
+        Standard deviation of Gaussian noise on the projected text features during training (a narrow, noisy
+        channel). Default: ``0.0``. See :mod:`darts_llm.models.text_branch`.
+    text_components
+        Number of principal components of the training texts' embeddings the text projection reads (a frozen
+        basis computed at the first fit), or ``None`` for the full embedding. With a few components, the
+        projection cannot give every product a code of its own (with few products, a linear map of the full
+        embedding can): similar texts get similar features. Default: ``8``.
+    text_penalty
+        Weight of a penalty on the text's influence (the mean absolute size of the text's part of the features)
+        added to the training loss: the text has to lower the forecast error by more than it costs. Default:
+        ``0.0``.
     min_input_chunk_length
         Shortest target history the model accepts, ``1 <= min_input_chunk_length <= input_chunk_length``.
         Default: ``None`` (the history must be ``input_chunk_length`` long, as in Darts). When set, Darts
@@ -89,7 +108,7 @@ class TextSettings:
 
     text_cols: tuple[str, ...] | None = None
     text_encoder: Any = DEFAULT_ENCODER
-    text_dim: int = 16
+    text_dim: int = 8
     encoder_finetuning: str = "frozen"
     encoder_lr: float | None = None
     lora_r: int = 8
@@ -98,6 +117,11 @@ class TextSettings:
     lora_target_modules: tuple[str, ...] = DEFAULT_LORA_TARGETS
     lora_config: dict | None = None
     text_dropout: float = 0.1
+    text_gate: bool = True
+    no_text_prob: float = 0.5
+    text_noise: float = 0.0
+    text_components: int | None = 8
+    text_penalty: float = 0.0
     min_input_chunk_length: int | None = None
     short_history_prob: float | None = None
 
@@ -138,6 +162,24 @@ class TextSettings:
         if not (_is_number(self.text_dropout) and 0 <= self.text_dropout < 1):
             raise_log(ValueError(f"`text_dropout` must be in [0, 1), got {self.text_dropout!r}."))
         set_(self, "text_dropout", float(self.text_dropout))
+        if not isinstance(self.text_gate, bool | np.bool_):
+            raise_log(ValueError(f"`text_gate` must be True or False, got {self.text_gate!r}."))
+        set_(self, "text_gate", bool(self.text_gate))
+        if not (_is_number(self.no_text_prob) and 0 <= self.no_text_prob < 1):
+            raise_log(ValueError(f"`no_text_prob` must be in [0, 1), got {self.no_text_prob!r}."))
+        set_(self, "no_text_prob", float(self.no_text_prob))
+        if not (_is_number(self.text_noise) and self.text_noise >= 0):
+            raise_log(ValueError(f"`text_noise` must be a number >= 0, got {self.text_noise!r}."))
+        set_(self, "text_noise", float(self.text_noise))
+        if self.text_components is not None:
+            if not _is_int(self.text_components) or self.text_components < 1:
+                raise_log(
+                    ValueError(f"`text_components` must be a positive integer or None, got {self.text_components!r}.")
+                )
+            set_(self, "text_components", int(self.text_components))
+        if not (_is_number(self.text_penalty) and self.text_penalty >= 0):
+            raise_log(ValueError(f"`text_penalty` must be a number >= 0, got {self.text_penalty!r}."))
+        set_(self, "text_penalty", float(self.text_penalty))
         self._check_history()
         self._check_lora()
 

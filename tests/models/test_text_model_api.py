@@ -22,7 +22,7 @@ from test_text_models import DESCRIPTIONS, make_panel, tide, values
 TEXT_DEFAULTS = {
     "text_cols": None,
     "text_encoder": "minilm",
-    "text_dim": 16,
+    "text_dim": 8,
     "encoder_finetuning": "frozen",
     "encoder_lr": None,
     "lora_r": 8,
@@ -31,6 +31,11 @@ TEXT_DEFAULTS = {
     "lora_target_modules": ("query", "value"),
     "lora_config": None,
     "text_dropout": 0.1,
+    "text_gate": True,
+    "no_text_prob": 0.5,
+    "text_noise": 0.0,
+    "text_components": 8,
+    "text_penalty": 0.0,
     "min_input_chunk_length": None,
     "short_history_prob": 0.0,
 }
@@ -61,10 +66,10 @@ def test_defaults_given_or_omitted_record_the_same_values(tiny_encoder):
                             min_input_chunk_length=1)
     given = TextTiDEModel(input_chunk_length=8, output_chunk_length=4, text_encoder=tiny_encoder,
                           min_input_chunk_length=1, short_history_prob=None, lora_target_modules=["query", "value"],
-                          text_cols=None, text_dim=np.int64(16))
+                          text_cols=None, text_dim=np.int64(8))
     for name in TEXT_DEFAULTS:
         assert omitted.model_params[name] == given.model_params[name], name
-    assert given.short_history_prob == 0.2 and given.text_dim == 16 and type(given.text_dim) is int
+    assert given.short_history_prob == 0.2 and given.text_dim == 8 and type(given.text_dim) is int
 
 
 EXPLICIT_DEFAULTS = {k: v for k, v in TEXT_DEFAULTS.items() if k != "text_encoder"}
