@@ -49,7 +49,7 @@ from darts_llm.models.vocabulary import EmbeddingTable, TextVocabulary, TokenSto
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TEXT_PARAMS_DOC", "TextCovariatesMixin"]
+__all__ = ["TEXT_PARAMS_DOC", "TextCovariatesMixin", "darts_backbone"]
 
 def _backbone_of(cls: type) -> type:
     """The class whose ``__init__`` signature a text model extends: the nearest base with its own ``__init__``."""
@@ -57,6 +57,14 @@ def _backbone_of(cls: type) -> type:
         if base is not TextCovariatesMixin and "__init__" in base.__dict__:
             return base
     raise TypeError(f"{cls.__name__} needs a Darts TorchForecastingModel among its bases.")  # pragma: no cover
+
+
+def darts_backbone(cls: type) -> type:
+    """The Darts model a text model is the twin of (``TiDEModel`` for ``TextTiDEModel``)."""
+    for base in cls.__mro__:
+        if not issubclass(base, TextCovariatesMixin) and hasattr(base, "_create_model"):
+            return base
+    raise TypeError(f"{cls.__name__} has no Darts model among its bases.")  # pragma: no cover
 
 
 class TextCovariatesMixin(NewProductForecasts):
