@@ -1,0 +1,135 @@
+"""Text-pathway settings of the four text models, chosen on validation origins only.
+
+Usage::
+
+    python benchmarks/text_pathway.py [--data PATH] [--seeds 5] [--backbones tide tsmixer rnn tft]
+
+Protocol: the demo panel (the 150 best-selling products with at least 40 weeks of Online Retail sales). The last
+12 weeks are the *test* weeks of the demo and are cut off here before anything else: every run sees only the
+weeks before them. Each model is fitted on all but the last 12 of the remaining weeks and backtested on those 12
+(4-week forecasts every 4 weeks, ``darts_llm.compare_text``), on ``log1p`` sales, with reversible instance
+normalisation in every backbone. Each candidate setting of the text pathway runs with the real descriptions; the
+backbone without text (the twin) and the chosen setting with constant text are the controls. The pooled WAPE is
+averaged over ``--seeds`` seeds. The setting with the lowest mean WAPE over the backbones, among those whose mean
+is at most the twin's plus one twin standard deviation on every backbone, is reported as the choice.
+
+Writes ``benchmarks/results/text_pathway.md`` and its section of ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from darts.dataprocessing.transformers import InvertibleMapper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.panels import add_data_argument  # noqa: E402
+from harness.report import machine, write_section  # noqa: E402
+
+from darts_llm.datasets import load_online_retail  # noqa: E402
+from darts_llm.evaluation import compare_text, markdown_table  # noqa: E402
+from darts_llm.models import TextBlockRNNModel, TextTFTModel, TextTiDEModel, TextTSMixerModel  # noqa: E402
+from darts_llm.utils import quiet_training_output  # noqa: E402
+
+#: Candidate text-pathway settings (the library's former defaults first).
+CANDIDATES = {
+    "plain projection (text_dim 16)": dict(text_dim=16, text_components=None, text_gate=False, no_text_prob=0.0),
+    "plain projection (text_dim 8)": dict(text_dim=8, text_components=None, text_gate=False, no_text_prob=0.0),
+    "gate + text dropout 0.5": dict(text_dim=8, text_components=None, text_gate=True, no_text_prob=0.5),
+    "8 components": dict(text_dim=8, text_components=8, text_gate=False, no_text_prob=0.0),
+    "8 components + gate + text dropout 0.5": dict(text_dim=8, text_components=8, text_gate=True, no_text_prob=0.5),
+    "4 components + gate + text dropout 0.5": dict(text_dim=8, text_components=4, text_gate=True, no_text_prob=0.5),
+    "16 components + gate + text dropout 0.5": dict(text_dim=8, text_components=16, text_gate=True,
+                                                    no_text_prob=0.5),
+}
+
+BACKBONES = {
+    "tide": (TextTiDEModel, dict(hidden_size=64, dropout=0.1), "future"),
+    "tsmixer": (TextTSMixerModel, dict(hidden_size=64, dropout=0.1), "future"),
+    "rnn": (TextBlockRNNModel, dict(hidden_dim=25, dropout=0.1), "past"),
+    "tft": (TextTFTModel, dict(hidden_size=16, dropout=0.1), "future"),
+}
+
+
+def demo_panel(path) -> list:
+    series = [s for s in load_online_retail(path, freq="W") if len(s) >= 40]
+    series.sort(key=lambda s: -float(np.sum(s.values())))
+    return series[:150]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_argument(parser)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=list(BACKBONES))
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    quiet_training_output()
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    test_weeks, horizon, backtest = 12, 4, 12
+    series = [s[:-test_weeks] for s in demo_panel(args.data)]  # the demo's test weeks are never seen
+    start = series[0].end_time() - (backtest - 1) * series[0].freq
+    log = InvertibleMapper(np.log1p, np.expm1, name="log1p")
+    seeds = tuple(range(args.seeds))
+    trainer = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False, "logger": False}
+    rows = []
+    for backbone in args.backbones:
+        cls, extra, encoders = BACKBONES[backbone]
+        common = dict(input_chunk_length=12, output_chunk_length=horizon, n_epochs=args.epochs, batch_size=64,
+                      use_reversible_instance_norm=True, add_encoders={"datetime_attribute": {encoders: ["month"]}},
+                      pl_trainer_kwargs=trainer, **extra)
+        for i, (name, settings) in enumerate(CANDIDATES.items()):
+            variants = ("real", "no text") if i == 0 else ("real",)
+            table = compare_text(cls(**common, **settings), series, start=start, forecast_horizon=horizon,
+                                 seeds=seeds, target_transform=log, variants=variants)
+            for _, r in table.iterrows():
+                label = "no text (the twin)" if r["variant"] == "no text" else name
+                rows.append({"backbone": backbone, "setting": label, "mean": r["mean"], "std": r["std"],
+                             "runs": r["runs"]})
+                print(f"{backbone:8s} {label:45s} {r['mean']:6.1f} ± {r['std']:4.1f}", flush=True)
+    frame = pd.DataFrame(rows)
+    twin = frame[frame["setting"] == "no text (the twin)"].set_index("backbone")
+    candidates = frame[frame["setting"] != "no text (the twin)"]
+    wide = candidates.pivot(index="setting", columns="backbone", values="mean")
+    bound = twin["mean"] + twin["std"]
+    eligible = wide[(wide <= bound).all(axis=1)]
+    overall = (eligible if len(eligible) else wide).mean(axis=1).sort_values()
+    choice = overall.index[0]
+    table_rows = []
+    for setting in [*CANDIDATES, "no text (the twin)"]:
+        row = {"setting": setting}
+        for backbone in args.backbones:
+            r = frame[(frame["setting"] == setting) & (frame["backbone"] == backbone)]
+            row[backbone] = f"{r['mean'].iloc[0]:.1f} ± {r['std'].iloc[0]:.1f}" if len(r) else "n/a"
+        table_rows.append(row)
+    within = "within" if choice in eligible.index else "not within"
+    sentence = (
+        f"Choice: **{choice}** (lowest mean WAPE over the backbones, {overall.iloc[0]:.1f}); it is {within} one "
+        f"seed standard deviation of the no-text twin on every backbone. "
+        + ("Settings within that bound everywhere: " + ", ".join(eligible.index) + "." if len(eligible)
+           else "No setting is within that bound on every backbone.")
+    )
+    print("\n" + markdown_table(pd.DataFrame(table_rows)) + "\n\n" + sentence)
+    if not args.no_write:
+        body = (
+            f"Command: `python benchmarks/text_pathway.py --seeds {args.seeds} --epochs {args.epochs} --backbones "
+            f"{' '.join(args.backbones)}`. Validation origins only: the demo panel without its 12 test weeks, "
+            f"fitted on all but the last 12 remaining weeks and backtested on them (4-week forecasts every 4 "
+            f"weeks); pooled WAPE % over {len(seeds)} seeds (mean ± std). {machine()}; "
+            f"{time.perf_counter() - started:.0f} s.\n\n"
+            + markdown_table(pd.DataFrame(table_rows)) + "\n\n" + sentence + "\n"
+        )
+        write_section("text_pathway", body)
+
+
+if __name__ == "__main__":
+    main()
