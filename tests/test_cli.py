@@ -50,8 +50,9 @@ def test_demo_runs_on_the_synthetic_catalog(tmp_path, monkeypatch):
     monkeypatch.setenv("DARTS_LLM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "--quick", "--output", str(tmp_path / "demo")]) == 0
-    assert (tmp_path / "demo" / "forecasts.png").stat().st_size > 10_000
-    assert "TextTiDE" in (tmp_path / "demo" / "comparison.md").read_text()
+    assert (tmp_path / "demo" / "established.png").stat().st_size > 10_000
+    report = (tmp_path / "demo" / "comparison.md").read_text()
+    assert "TextTiDE" in report and "shuffled" in report and "no text" in report
 
 
 def test_version_matches_the_distribution(capsys):
