@@ -23,14 +23,14 @@ def _version() -> str:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from darts_llm.plugins import get_plugins
-    from darts_llm.registry import list_encoders, list_models
+    from darts_llm.registry import list_encoders, list_model_names
 
     print("Encoders:")
     for name, description in list_encoders().items():
         print(f"  {name:22s} {description}")
     print("Models:")
-    for name, cls in list_models().items():
-        print(f"  {name:22s} {cls.__module__}")
+    for name, where in list_model_names().items():  # nothing imported: `list` stays fast
+        print(f"  {name:22s} {where.partition(':')[0]}")
     print("Plugins:")
     for info in get_plugins():
         print(f"  {info['name']}")

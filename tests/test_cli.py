@@ -145,3 +145,15 @@ def test_cache_clear_unknown_encoder_and_default_dir(tmp_path, monkeypatch, caps
     assert "matches no encoder" in capsys.readouterr().err
     assert main(["cache", "clear"]) == 0
     assert "Removed 0 files" in capsys.readouterr().out
+
+
+def test_list_imports_no_heavy_module():
+    import subprocess
+    import sys
+
+    code = ("import sys; from darts_llm.cli import main; main(['list']); "
+            "heavy = [m for m in ('torch', 'darts', 'transformers') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "TextTiDEModel" in result.stdout
