@@ -233,14 +233,14 @@ def headline(d: dict, cohorts: dict, ablations: dict, met: dict) -> str:
         "lower the pooled WAPE of the best model with product text is than that of the best model without text.",
         "", table(rows), "",
     ]
-    sentences = []
+    sentences, noisy = [], []
     for subset, label in (("cold, 0 weeks", "In the launch week (0 weeks of history)"), ("warm", "For warm products"),
                           ("cold, 1-4 weeks", "For launches with 1-4 weeks of sales")):
         c = cohorts.get(subset)
         if c is None:
             continue
         if within_noise(c["no_text"], c["text"]):
-            sentences.append(f"{label}, the best models with and without text are within seed noise of each other")
+            noisy.append(label.split(" ", 1)[1])
         elif c["lift"] > 0:
             words = f"{label}, {c['text'].model} is {c['lift']:.1f}% better than the best model without text"
             a = ablations.get((subset, c["text"].model))
@@ -251,6 +251,9 @@ def headline(d: dict, cohorts: dict, ablations: dict, met: dict) -> str:
         else:
             sentences.append(f"{label}, the best model without text ({c['no_text'].model}) is {-c['lift']:.1f}% "
                              "better than the best with text")
+    if noisy:
+        sentences.append(f"For {' and '.join(noisy)}, the best models with and without text are within seed noise of "
+                         "each other")
     if sentences:
         lines += [". ".join(sentences) + ".", ""]
     names = {"warm": f"warm lift >= {TARGETS['warm']:g}%", "cold": f"cold-start lift >= {TARGETS['cold']:g}%",
