@@ -11,8 +11,8 @@ Run (a small subset so that it takes about a minute on 2 CPU cores)::
     DARTS_LLM_ONLINE_RETAIL=/path/to/online_retail.csv.gz python docs/examples/lightgbm_static_text.py
 
 This is a wiring example, not a claim of accuracy: on this data, a 16-number description embedding gave no lift
-to established products (see DESIGN.md, "A warning from a first measurement"); the script prints both models so
-you can see what it does on your subset.
+to established products (see the benchmarks page of the documentation); the script prints both models so you can
+see what it does on your subset.
 """
 
 from __future__ import annotations
@@ -28,11 +28,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def wape(actual, forecast) -> float:
-    """Weighted absolute percentage error over all series: sum |error| / sum |actual| (in %)."""
-    err = sum(np.abs(a.slice_intersect(f).values() - f.values()).sum() for a, f in zip(actual, forecast))
-    total = sum(np.abs(a.slice_intersect(f).values()).sum() for a, f in zip(actual, forecast))
-    return 100.0 * err / total
+from darts_llm.evaluation import pooled_wape as wape  # noqa: E402  (sum |error| / sum |actual|, in %)
 
 
 def main(argv=None) -> None:
