@@ -19,6 +19,7 @@ Writes ``benchmarks/results/text_pathway.md`` and its section of ``benchmarks/RE
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,8 @@ from darts_llm.datasets import load_online_retail  # noqa: E402
 from darts_llm.evaluation import compare_text, markdown_table  # noqa: E402
 from darts_llm.models import TextBlockRNNModel, TextTFTModel, TextTiDEModel, TextTSMixerModel  # noqa: E402
 from darts_llm.utils import quiet_training_output  # noqa: E402
+
+RUNS = Path(__file__).resolve().parent / "results" / "text_pathway_runs.jsonl"
 
 #: Candidate text-pathway settings (the library's former defaults first).
 CANDIDATES = {
@@ -71,6 +74,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=list(BACKBONES))
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--runs", type=Path, default=RUNS,
+                        help="JSON lines of finished runs: rows found there are not run again (delete to rerun)")
     args = parser.parse_args()
     quiet_training_output()
     torch.set_num_threads(1)
@@ -81,6 +86,12 @@ def main() -> None:
     log = InvertibleMapper(np.log1p, np.expm1, name="log1p")
     seeds = tuple(range(args.seeds))
     trainer = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False, "logger": False}
+    done = {}
+    if args.runs.exists():
+        for line in args.runs.read_text().splitlines():
+            r = json.loads(line)
+            if r.get("seeds") == len(seeds) and r.get("epochs") == args.epochs:
+                done[(r["backbone"], r["setting"])] = r
     rows = []
     for backbone in args.backbones:
         cls, extra, encoders = BACKBONES[backbone]
@@ -89,19 +100,26 @@ def main() -> None:
                       pl_trainer_kwargs=trainer, **extra)
         for i, (name, settings) in enumerate(CANDIDATES.items()):
             variants = ("real", "no text") if i == 0 else ("real",)
+            labels = {"real": name, "no text": "no text (the twin)"}
+            if all((backbone, labels[v]) in done for v in variants):
+                rows += [done[(backbone, labels[v])] for v in variants]
+                continue
             table = compare_text(cls(**common, **settings), series, start=start, forecast_horizon=horizon,
                                  seeds=seeds, target_transform=log, variants=variants)
             for _, r in table.iterrows():
-                label = "no text (the twin)" if r["variant"] == "no text" else name
-                rows.append({"backbone": backbone, "setting": label, "mean": r["mean"], "std": r["std"],
-                             "runs": r["runs"]})
+                label = labels[r["variant"]]
+                row = {"backbone": backbone, "setting": label, "mean": r["mean"], "std": r["std"],
+                       "runs": list(r["runs"]), "seeds": len(seeds), "epochs": args.epochs}
+                rows.append(row)
+                with args.runs.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
                 print(f"{backbone:8s} {label:45s} {r['mean']:6.1f} ± {r['std']:4.1f}", flush=True)
     frame = pd.DataFrame(rows)
     twin = frame[frame["setting"] == "no text (the twin)"].set_index("backbone")
     candidates = frame[frame["setting"] != "no text (the twin)"]
     wide = candidates.pivot(index="setting", columns="backbone", values="mean")
     bound = twin["mean"] + twin["std"]
-    eligible = wide[(wide <= bound).all(axis=1)]
+    eligible = wide[wide.le(bound, axis=1).all(axis=1)]
     overall = (eligible if len(eligible) else wide).mean(axis=1).sort_values()
     choice = overall.index[0]
     table_rows = []
