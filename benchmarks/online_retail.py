@@ -70,7 +70,8 @@ CENSORED_WEEKS = 4  # first sold in the first 4 weeks of the data: on sale befor
 COLD_MAX_HISTORY = 4
 QUANTILES = (0.1, 0.5, 0.9)
 SHUFFLE_SEED = 12345
-VALIDATION_TEXT = ((16, 0.1), (4, 0.1), (4, 0.5))  # (text_dim, text_dropout) compared with --validate
+VALIDATION_TEXT = ((16, 0.1), (4, 0.1), (4, 0.5))
+DEFAULT_TEXT = {"text_cols": ["description"]}  # every other text argument at the library default  # (text_dim, text_dropout) compared with --validate
 TIDE = dict(hidden_size=64, num_encoder_layers=1, num_decoder_layers=1, decoder_output_dim=8,
             temporal_decoder_hidden=16, dropout=0.1)
 TFT = dict(hidden_size=16, lstm_layers=1, num_attention_heads=2, hidden_continuous_size=8, dropout=0.1)
@@ -142,7 +143,7 @@ def torch_common(seed: int, epochs: int) -> dict:
 def model_specs(cfg: Config) -> list[ModelSpec]:
     from darts.models import BlockRNNModel, LightGBMModel, TFTModel, TiDEModel
 
-    from darts_llm.models import TextTFTModel, TextTiDEModel
+    from darts_llm.models import TextBlockRNNModel, TextTFTModel, TextTiDEModel
 
     def net(cls, arch, epochs, **extra):
         return lambda seed: cls(**arch, **extra, **torch_common(seed, epochs))
@@ -178,6 +179,13 @@ def model_specs(cfg: Config) -> list[ModelSpec]:
         *with_ablations(ModelSpec("TextTFT", "TFT", net(TextTFTModel, TFT, cfg.tft_epochs, **chosen), "{mode}",
                                   future=("age",)), modes=("real",)),
         ModelSpec("BlockRNN (LSTM)", "RNN", net(BlockRNNModel, RNN, cfg.rnn_epochs), past=("age",)),
+        # the library's default text settings (chosen by benchmarks/text_pathway.py on validation origins)
+        ModelSpec("TextTiDE (default settings)", "TiDE", net(TextTiDEModel, TIDE, cfg.tide_epochs, **DEFAULT_TEXT),
+                  "real", future=("age",), text=True),
+        ModelSpec("TextTFT (default settings)", "TFT", net(TextTFTModel, TFT, cfg.tft_epochs, **DEFAULT_TEXT),
+                  "real", future=("age",), text=True),
+        ModelSpec("TextBlockRNN (default settings)", "RNN",
+                  net(TextBlockRNNModel, RNN, cfg.rnn_epochs, **DEFAULT_TEXT), "real", past=("age",), text=True),
     ]
     if cfg.models:
         specs = [s for s in specs if any(m.lower() in s.name.lower() for m in cfg.models)]
