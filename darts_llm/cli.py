@@ -212,9 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="fit TiDE and TextTiDE on product sales, backtest both, plot a forecast")
+    demo = sub.add_parser("demo", help="does the text help? TextTiDE against its no-text twin on established and "
+                          "on new products of a real shop")
     demo.add_argument("--data", default=None, help="Online Retail file (else $DARTS_LLM_ONLINE_RETAIL, "
-                      "../shared/data, the UCI download, or the bundled synthetic catalog)")
+                      "the UCI download, or the bundled synthetic catalog)")
     demo.add_argument("--output", default="darts_llm_demo", help="folder for the plot and the table")
     demo.add_argument("--quick", action="store_true", help="fewer series and epochs")
     demo.set_defaults(func=_cmd_demo)
@@ -227,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--output", default=None, help=".npy file for the embedding matrix")
     encode.add_argument("--batch-size", type=int, default=64)
     encode.set_defaults(func=_cmd_encode)
+
+    from darts_llm.compare_command import add_compare_parser
+
+    add_compare_parser(sub)
 
     lst = sub.add_parser("list", help="list encoders, models and plugins")
     lst.set_defaults(func=_cmd_list)

@@ -157,3 +157,41 @@ def test_list_imports_no_heavy_module():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "TextTiDEModel" in result.stdout
+
+
+def _sales_csv(path, n_products: int = 8, weeks: int = 36):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    words = ["red heart candle", "blue garden chair", "christmas tree light", "vintage tea mug"]
+    rows = [
+        {"sku": f"P{k}", "week": day, "qty": float(max(0, 5 + 3 * np.sin(t / 3 + k) + rng.normal())),
+         "description": words[k % 4] + f" set {k}", "price": 1.0 + k}
+        for k in range(n_products) for t, day in enumerate(pd.date_range("2024-01-07", periods=weeks, freq="W"))
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_compare_prints_the_ablation_table(tmp_path, tiny_bert_dir, capsys, monkeypatch):
+    monkeypatch.setenv("DARTS_LLM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    csv = _sales_csv(tmp_path / "sales.csv")
+    code = main(["compare", str(csv), "--id-col", "sku", "--time-col", "week", "--target", "qty",
+                 "--text-col", "description", "--static-col", "price", "--freq", "W", "--encoder", tiny_bert_dir,
+                 "--seeds", "0", "--epochs", "1", "--backtest", "8", "--input-length", "8",
+                 "--output", str(tmp_path / "out")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    for variant in ("real", "shuffled", "constant", "no text"):
+        assert f"| {variant} |" in printed
+    assert "8 products" in printed
+    assert (tmp_path / "out" / "comparison.png").stat().st_size > 5_000
+    assert "WAPE % with the real text" in (tmp_path / "out" / "comparison.md").read_text()
+
+
+def test_compare_names_a_missing_column(tmp_path, capsys):
+    csv = _sales_csv(tmp_path / "sales.csv", n_products=2, weeks=10)
+    with pytest.raises(ValueError, match=r"no column\(s\) \['title'\].*--text-col"):
+        main(["compare", str(csv), "--id-col", "sku", "--time-col", "week", "--target", "qty", "--text-col", "title"])

@@ -59,10 +59,11 @@ def test_compare_text_for_a_model_without_a_twin():
 
 
 def test_describe_comparison_follows_the_numbers():
-    def table(real, shuffled, std):
+    def table(real, shuffled, std, runs=2):
         t = pd.DataFrame([
-            {"variant": "real", "mean": real, "std": std, "runs": [], "n_forecasts": 1, "fit_s": 0.0},
-            {"variant": "shuffled", "mean": shuffled, "std": std, "runs": [], "n_forecasts": 1, "fit_s": 0.0},
+            {"variant": "real", "mean": real, "std": std, "runs": [real] * runs, "n_forecasts": 1, "fit_s": 0.0},
+            {"variant": "shuffled", "mean": shuffled, "std": std, "runs": [shuffled] * runs, "n_forecasts": 1,
+             "fit_s": 0.0},
         ])
         t.attrs["metric"] = "WAPE %"
         return t
@@ -70,6 +71,7 @@ def test_describe_comparison_follows_the_numbers():
     assert "the text helps" in describe_comparison(table(50.0, 60.0, 1.0))
     assert "the text hurts" in describe_comparison(table(60.0, 50.0, 1.0))
     assert "no measurable effect" in describe_comparison(table(50.0, 50.5, 1.0))
+    assert "seed spread is unknown" in describe_comparison(table(50.0, 60.0, 0.0, runs=1))
 
 
 def test_compare_text_errors(tiny_encoder, cpu_trainer_kwargs):

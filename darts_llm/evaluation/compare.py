@@ -225,7 +225,7 @@ def describe_comparison(table: pd.DataFrame, lower_is_better: bool = True) -> st
 
     The real text *helps* when its mean beats the best control (shuffled, constant, no text) by more than the
     larger of the two standard deviations, *hurts* when it is worse by more than that, and is *within seed noise*
-    otherwise.
+    otherwise; with a single run there is no verdict.
 
     Parameters
     ----------
@@ -247,6 +247,9 @@ def describe_comparison(table: pd.DataFrame, lower_is_better: bool = True) -> st
     gap = sign * (best["mean"] - real["mean"])  # > 0: the real text is better
     parts = [f"{r['variant']} {r['mean']:.1f} ± {r['std']:.1f}" for r in controls]
     head = f"{metric} with the real text: {real['mean']:.1f} ± {real['std']:.1f} (" + ", ".join(parts) + ")."
+    if min(len(r["runs"]) for r in (real, best)) < 2:
+        return (f"{head} One run each: the seed spread is unknown, so a gap of {abs(gap):.1f} cannot be told from "
+                f"noise; run several seeds.")
     if gap > margin:
         verdict = (f"The real text beats the best control ({best['variant']}) by {gap:.1f}, more than the seed "
                    f"spread ({margin:.1f}): the text helps.")
