@@ -283,9 +283,10 @@ def plot_text_comparison(table: pd.DataFrame, ax=None):
     colors = {"real": "tab:blue", "shuffled": "tab:orange", "constant": "tab:gray", "no text": "tab:green"}
     ax.bar(table["variant"], table["mean"], yerr=table["std"], capsize=4,
            color=[colors.get(v, "tab:purple") for v in table["variant"]])
-    for x, (mean, runs) in enumerate(zip(table["mean"], table["runs"])):
+    for x, (mean, std, runs) in enumerate(zip(table["mean"], table["std"], table["runs"])):
         ax.scatter([x] * len(runs), runs, color="black", s=8, zorder=3)
-        ax.annotate(f"{mean:.1f}", (x, mean), ha="center", va="bottom", fontsize=8, xytext=(0, 2),
+        top = max([mean + std, *runs])
+        ax.annotate(f"{mean:.1f}", (x, top), ha="center", va="bottom", fontsize=8, xytext=(0, 3),
                     textcoords="offset points")
     ax.set_ylabel(table.attrs.get("metric", "metric"))
     ax.set_title(f"{table.attrs.get('model', 'model')}: real vs controls")
