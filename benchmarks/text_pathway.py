@@ -35,6 +35,7 @@ from harness.panels import add_data_argument  # noqa: E402
 from harness.report import machine, write_section  # noqa: E402
 
 from darts_llm.datasets import load_online_retail  # noqa: E402
+from darts_llm.demo import established_products  # noqa: E402
 from darts_llm.evaluation import compare_text, markdown_table  # noqa: E402
 from darts_llm.models import TextBlockRNNModel, TextTFTModel, TextTiDEModel, TextTSMixerModel  # noqa: E402
 from darts_llm.utils import quiet_training_output  # noqa: E402
@@ -61,12 +62,6 @@ BACKBONES = {
 }
 
 
-def demo_panel(path) -> list:
-    series = [s for s in load_online_retail(path, freq="W") if len(s) >= 40]
-    series.sort(key=lambda s: -float(np.sum(s.values())))
-    return series[:150]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_argument(parser)
@@ -81,7 +76,8 @@ def main() -> None:
     torch.set_num_threads(1)
     started = time.perf_counter()
     test_weeks, horizon, backtest = 12, 4, 12
-    series = [s[:-test_weeks] for s in demo_panel(args.data)]  # the demo's test weeks are never seen
+    # the demo's panel, without the demo's test weeks (never seen here)
+    series = [s[:-test_weeks] for s in established_products(load_online_retail(args.data, freq="W"), 150)]
     start = series[0].end_time() - (backtest - 1) * series[0].freq
     log = InvertibleMapper(np.log1p, np.expm1, name="log1p")
     seeds = tuple(range(args.seeds))

@@ -69,9 +69,11 @@ def _twin(model):
 
 def _variant_series(series, columns, variant: str, seed: int, constant: str):
     if variant == "no text":
-        return [s.with_static_covariates(s.static_covariates.drop(columns=columns)) if s.static_covariates is not None
-                and len(s.static_covariates.columns) > len(columns) else s.with_static_covariates(None)
-                for s in series]
+        out = []
+        for s in series:
+            rest = s.static_covariates.drop(columns=columns)
+            out.append(s.with_static_covariates(rest if len(rest.columns) else None))
+        return out
     out = list(series)
     for column in columns:
         out = replace_static_text(out, column, variant, seed=seed, constant=constant)

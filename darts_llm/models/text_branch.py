@@ -56,7 +56,7 @@ class TextBranch(nn.Module):
         self.projection = nn.Linear(embedding_dim if components is None else self.components, text_dim)
         self.dropout = MonteCarloDropout(dropout) if dropout else nn.Identity()
         self.no_text = nn.Parameter(torch.zeros(text_dim))
-        self.gate = nn.Parameter(torch.zeros(text_dim), requires_grad=gated) if gated else None
+        self.gate = nn.Parameter(torch.zeros(text_dim)) if gated else None
         self.no_text_prob = float(no_text_prob)
         self.noise = float(noise)
 

@@ -45,7 +45,7 @@ from darts_llm.models.optional import require_peft
 from darts_llm.models.text_datasets import TextInferenceDataset, TextTrainingDataset, encode_ids
 from darts_llm.models.text_schema import TargetLayout, TextSchema, is_missing, resolve_text_schema
 from darts_llm.models.text_settings import TEXT_PARAMS_DOC, TextSettings, merged_signature
-from darts_llm.models.vocabulary import EmbeddingTable, TextVocabulary, TokenStore, make_vocabulary
+from darts_llm.models.vocabulary import TextVocabulary, make_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -198,11 +198,11 @@ class TextCovariatesMixin(NewProductForecasts):
     # ------------------------------------------------------------------------------------------ vocabulary
     def _new_vocabulary(self) -> TextVocabulary:
         settings = self.text_settings
-        if settings.encoder_finetuning == "frozen":
-            return EmbeddingTable()
-        encoder = self._get_encoder()
-        lora = settings.lora_settings() if settings.encoder_finetuning == "lora" else None
-        return TokenStore(dict(encoder.spec, device="cpu"), lora)
+        config = {"kind": settings.encoder_finetuning}
+        if settings.encoder_finetuning != "frozen":  # the transformer trains inside the network
+            config.update(encoder_spec=dict(self._get_encoder().spec, device="cpu"),
+                          lora_settings=settings.lora_settings())
+        return make_vocabulary(config)
 
     def text_ids(self, texts: list[str]) -> list[int]:
         """The vocabulary ids of ``texts``; texts not seen before are encoded (frozen) or tokenised and added."""

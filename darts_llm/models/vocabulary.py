@@ -255,15 +255,13 @@ class TokenStore(TextVocabulary):
 
 
 def make_vocabulary(config: dict[str, Any]) -> TextVocabulary:
-    """An empty vocabulary from its :meth:`TextVocabulary.config` (``kind``: the fine-tuning mode)."""
-    config = dict(config)
-    kind = config.pop("kind")
+    """An empty vocabulary from plain data: ``kind`` (the fine-tuning mode), ``embedding_dim`` and, for
+    ``"lora"``/``"full"``, ``encoder_spec`` (and ``lora_settings`` for ``"lora"``); what
+    :meth:`TextVocabulary.config` returns. The one place where the mode chooses the component."""
+    kind = config["kind"]
     if kind == "frozen":
         return EmbeddingTable(embedding_dim=config.get("embedding_dim"))
     if kind in TokenStore.modes:
-        if kind == "lora" and config.get("lora_settings") is None:
-            config["lora_settings"] = {}
-        if kind == "full":
-            config["lora_settings"] = None
-        return TokenStore(config["encoder_spec"], config.get("lora_settings"), config.get("embedding_dim"))
+        lora = dict(config.get("lora_settings") or {}) if kind == "lora" else None
+        return TokenStore(config["encoder_spec"], lora, config.get("embedding_dim"))
     raise_log(ValueError(f"Unknown vocabulary kind {kind!r}; expected one of ('frozen', 'lora', 'full')."))
