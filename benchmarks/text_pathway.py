@@ -42,16 +42,22 @@ from darts_llm.utils import quiet_training_output  # noqa: E402
 
 RUNS = Path(__file__).resolve().parent / "results" / "text_pathway_runs.jsonl"
 
+def setting(dim: int, components: int | None, gate: bool, no_text_prob: float, penalty: float = 0.0) -> dict:
+    """Every text-pathway argument given, so that a candidate does not change when a library default does."""
+    return dict(text_dim=dim, text_components=components, text_gate=gate, no_text_prob=no_text_prob,
+                text_penalty=penalty)
+
+
 #: Candidate text-pathway settings (the library's former defaults first).
 CANDIDATES = {
-    "plain projection (text_dim 16)": dict(text_dim=16, text_components=None, text_gate=False, no_text_prob=0.0),
-    "plain projection (text_dim 8)": dict(text_dim=8, text_components=None, text_gate=False, no_text_prob=0.0),
-    "gate + text dropout 0.5": dict(text_dim=8, text_components=None, text_gate=True, no_text_prob=0.5),
-    "8 components": dict(text_dim=8, text_components=8, text_gate=False, no_text_prob=0.0),
-    "8 components + gate + text dropout 0.5": dict(text_dim=8, text_components=8, text_gate=True, no_text_prob=0.5),
-    "4 components + gate + text dropout 0.5": dict(text_dim=8, text_components=4, text_gate=True, no_text_prob=0.5),
-    "16 components + gate + text dropout 0.5": dict(text_dim=8, text_components=16, text_gate=True,
-                                                    no_text_prob=0.5),
+    "plain projection (text_dim 16)": setting(16, None, False, 0.0),
+    "plain projection (text_dim 8)": setting(8, None, False, 0.0),
+    "gate + text dropout 0.5": setting(8, None, True, 0.5),
+    "8 components": setting(8, 8, False, 0.0),
+    "8 components + gate + text dropout 0.5": setting(8, 8, True, 0.5),
+    "4 components + gate + text dropout 0.5": setting(8, 4, True, 0.5),
+    "16 components + gate + text dropout 0.5": setting(8, 16, True, 0.5),
+    "8 components + gate + text dropout 0.5 + penalty 0.3": setting(8, 8, True, 0.5, penalty=0.3),
 }
 
 BACKBONES = {

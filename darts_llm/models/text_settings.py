@@ -77,7 +77,7 @@ TEXT_PARAMS_DOC = """
     text_penalty
         Weight of a penalty on the text's influence (the mean absolute size of the text's part of the features)
         added to the training loss: the text has to lower the forecast error by more than it costs. Default:
-        ``0.0``.
+        ``0.3``.
     min_input_chunk_length
         Shortest target history the model accepts, ``1 <= min_input_chunk_length <= input_chunk_length``.
         Default: ``None`` (the history must be ``input_chunk_length`` long, as in Darts). When set, Darts
@@ -121,7 +121,7 @@ class TextSettings:
     no_text_prob: float = 0.5
     text_noise: float = 0.0
     text_components: int | None = 8
-    text_penalty: float = 0.0
+    text_penalty: float = 0.3
     min_input_chunk_length: int | None = None
     short_history_prob: float | None = None
 
