@@ -54,7 +54,8 @@ def established_products(series, n: int):
     return long_enough[:n]
 
 
-def _settings(quick: bool) -> dict:
+def demo_settings(quick: bool) -> dict:
+    """The hyperparameters of the demo's text models (every text argument at its default)."""
     trainer = {"accelerator": "auto", "enable_progress_bar": False, "enable_model_summary": False, "logger": False}
     return dict(
         input_chunk_length=12,
@@ -69,7 +70,7 @@ def _settings(quick: bool) -> dict:
     )
 
 
-def _launch_forecasts(all_series, panel_size: int, origins, settings: dict, log, seed: int):
+def launch_forecasts(all_series, panel_size: int, origins, settings: dict, log, seed: int):
     """Fit one short-history text model per text variant before the first origin; forecast the new products."""
     from darts_llm.models import TextTiDEModel
 
@@ -132,7 +133,7 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
     print(f"Data: {source}; {len(all_series)} products.")
     print("Example descriptions:", "; ".join(s.static_covariates["description"].iloc[0] for s in panel[:3]))
     log = InvertibleMapper(np.log1p, np.expm1, name="log1p")  # heavy-tailed sales: learn on log1p
-    settings = _settings(quick)
+    settings = demo_settings(quick)
     seeds = (0,) if quick else (0, 1)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -159,7 +160,7 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
     origins = [end - (k * HORIZON + HORIZON - 1) * freq for k in (2, 1, 0)]
     print(f"\n2. New products: first sold in the {LAUNCH_WEEKS} weeks before each of the origins "
           f"{[o.date().isoformat() for o in origins]}, {HORIZON}-week forecasts from 1-{LAUNCH_WEEKS} weeks of sales ...")
-    cases, actual, results, baseline = _launch_forecasts(all_series, panel_size, origins, settings, log, seeds[0])
+    cases, actual, results, baseline = launch_forecasts(all_series, panel_size, origins, settings, log, seeds[0])
     if not cases:
         launches_md = launches_text = "No product was launched in those weeks."
         print(launches_md)
