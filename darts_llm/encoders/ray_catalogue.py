@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from darts_llm.encoders.base import TextEncoder
-from darts_llm.encoders.ray_sources import distinct_texts, is_in_memory
+from darts_llm.encoders.ray_sources import check_file, distinct_texts, is_in_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -267,6 +267,8 @@ def encode_catalogue_ray(
     read_first = is_in_memory(source)
     if read_first:
         n_rows, distinct = distinct_texts(source, text_col)
+    elif isinstance(source, (str, os.PathLike)):
+        check_file(source, text_col)
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, include_dashboard=False, log_to_driver=show_progress)

@@ -15,7 +15,7 @@ import numpy as np
 
 from darts_llm.encoders.base import clean_texts
 
-__all__ = ["COMPRESSIONS", "FILE_FORMATS", "distinct_texts", "is_in_memory"]
+__all__ = ["COMPRESSIONS", "FILE_FORMATS", "check_file", "distinct_texts", "is_in_memory"]
 
 #: File suffixes Ray Data reads here, and the reader used for each.
 FILE_FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".json": "json", ".jsonl": "json",
@@ -84,6 +84,17 @@ def _local_file_columns(path: str) -> list[str] | None:
     return None
 
 
+def check_file(source: str | os.PathLike, text_col: str) -> str:
+    """The path of ``source``, checked: a local file must exist, and a csv/tsv/parquet one have ``text_col``."""
+    path = os.fspath(source)
+    if "://" not in path and not os.path.exists(path):
+        raise FileNotFoundError(f"`source` {path!r} does not exist; pass a file, a DataFrame or a list of texts.")
+    columns = _local_file_columns(path)
+    if columns is not None and text_col not in columns:
+        raise _missing_column(text_col, columns, where=f"the file {path!r}")
+    return path
+
+
 def is_in_memory(source) -> bool:
     """Whether ``source`` is read on the driver (a table or list) rather than by Ray Data (a file or dataset)."""
     return not (isinstance(source, (str, os.PathLike)) or type(source).__module__.startswith("ray.data"))
@@ -102,12 +113,7 @@ def _source_batches(source, text_col: str) -> Iterator[Sequence]:
         yield source[text_col].tolist()
         return
     if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if "://" not in path and not os.path.exists(path):
-            raise FileNotFoundError(f"`source` {path!r} does not exist; pass a file, a DataFrame or a list of texts.")
-        columns = _local_file_columns(path)
-        if columns is not None and text_col not in columns:
-            raise _missing_column(text_col, columns, where=f"the file {path!r}")
+        path = check_file(source, text_col)
         dataset, column = _file_dataset(path, text_col)
     elif type(source).__module__.startswith("ray.data"):
         dataset, column = source, text_col
