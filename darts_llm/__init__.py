@@ -35,6 +35,7 @@ _EXPORTS = {
     "plot_text_comparison": "darts_llm.evaluation",
     "pooled_wape": "darts_llm.evaluation",
     "replace_static_text": "darts_llm.evaluation",
+    "tune_encoder_on_demand": "darts_llm.encoders",
 }
 
 __all__ = sorted(_EXPORTS)
