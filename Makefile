@@ -57,7 +57,10 @@ benchmarks: $(STAMP)
 	$(PY) benchmarks/time_mmd.py
 	$(PY) benchmarks/online_retail.py
 
+# Figures from small real fits (Online Retail from $DARTS_LLM_ONLINE_RETAIL or ../shared/data, else the synthetic
+# catalog; under a minute), then the strict build, whose hook writes the result tables from benchmarks/results/.
 docs: $(STAMP)
+	$(PY) docs/_build_figures.py
 	$(VENV)/bin/mkdocs build --strict
 
 # sdist and wheel into dist/, checked by twine (what a release uploads)

@@ -200,3 +200,156 @@ def test_mkdocs_build_strict(tmp_path):
     assert result.returncode == 0, "mkdocs build --strict failed:\n" + "\n".join(problems or [result.stderr[-4000:]])
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "api" / "models" / "index.html").is_file()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generated text and figures: docs/_hooks/results.py (the MkDocs hook) and the committed docs/figures/.
+
+RESULTS = ROOT / "benchmarks" / "results"
+_IMAGE = re.compile(r"!\[[^\]]*\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")?\)|<img\s[^>]*src=\"(?P<html>[^\"]+)\"")
+_PAGE_SNIPPET = re.compile(r"""^--8<--\s+["'](?P<path>[^"']+)["']\s*$""", re.MULTILINE)
+
+
+def _load_hook():
+    spec = importlib.util.spec_from_file_location("docs_results_hook", DOCS / "_hooks" / "results.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+hook = _load_hook()
+
+
+def rendered_page(page: Path) -> str:
+    """A page's Markdown as MkDocs renders it: markers replaced by the hook, snippet lines by their files."""
+    text = hook.render(page.read_text(encoding="utf-8"), depth=len(page.relative_to(DOCS).parts) - 1)
+    return _PAGE_SNIPPET.sub(lambda m: (ROOT / m["path"]).read_text(encoding="utf-8"), text)
+
+
+@pytest.mark.parametrize("page", doc_pages(), ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_every_image_a_page_shows_exists(page):
+    """Images are committed (the suite never fits models to draw them): each one a page references is there."""
+    missing = []
+    for match in _IMAGE.finditer(rendered_page(page)):
+        src = match["src"] or match["html"]
+        if re.match(r"^[a-z]+:", src):  # http(s):, data:
+            continue
+        if not (page.parent / src.split("#")[0]).resolve().is_file():
+            missing.append(src)
+    assert not missing, f"docs/{page.relative_to(DOCS)} shows images that do not exist: {missing}; run " \
+                        f"`python docs/_build_figures.py` (or fix the path)"
+
+
+def test_generated_figures_are_recorded():
+    """figures.json (the captions' source) names the data, and every figure it describes is committed."""
+    facts = hook.figure_facts()
+    assert facts["data"]
+    for name in ("text_vs_no_text", "explain_text", "cold_start"):
+        file, alt, caption = hook._caption(name, facts)
+        assert (DOCS / "figures" / file).is_file(), file
+        assert caption.startswith("Data: "), caption
+    for name in ("text_vs_no_text", "explain_text"):
+        assert facts[name]["source"] == facts["data"]
+
+
+def test_marker_replaced_without_eating_paragraph_breaks(tmp_path):
+    text = hook.render("before\n\n<!-- results: approach-table -->\n\nafter\n", results=tmp_path)
+    assert "<!--" not in text
+    assert text.endswith("\n\nafter\n")
+    with pytest.raises(hook.ResultsFormatError, match="unknown marker"):
+        hook.render("<!-- results: no-such-table -->", results=tmp_path)
+    with pytest.raises(hook.ResultsFormatError, match="unknown figure"):
+        hook.render("<!-- figure: no_such_figure -->")
+
+
+def _table_rows(table: str) -> dict[str, str]:
+    rows = [ln for ln in table.split("\n") if ln.startswith("| **")]
+    return {re.match(r"\| \*\*(?P<name>[^*]+)\*\*", ln)["name"]: ln for ln in rows}
+
+
+def test_approach_table_without_results_says_not_measured(tmp_path):
+    rows = _table_rows(hook.approach_table(tmp_path))
+    assert list(rows) == [name for name, _, _ in hook.APPROACHES]
+    assert all(hook.NOT_MEASURED in row for row in rows.values())
+    assert hook.NOT_MEASURED in hook.where_text_helps(tmp_path)
+
+
+def test_approach_table_reads_the_committed_results():
+    """The readers match the committed result files' format (a changed benchmark table fails here, not silently)."""
+    retail = hook.OnlineRetail(RESULTS)
+    tide, twin = retail.get("TextTiDE (default settings)", "warm"), retail.get("TiDE", "warm")
+    assert tide is not None and tide.runs_known and twin is not None
+    rows = _table_rows(hook.approach_table(RESULTS))
+    assert f"{tide} vs {twin} (TiDE)" in rows["Frozen text model"]
+    assert hook.NOT_MEASURED not in rows["Text events"]
+    assert "Economy (Time-MMD)" in rows["Text events"]
+    lines = [ln for ln in hook.where_text_helps(RESULTS).split("\n") if ln.startswith("- **")]
+    assert len(lines) == 3
+
+
+def _cold_start_file(tmp_path, records) -> Path:
+    import json
+    import shutil
+
+    for name in ("online_retail.md", "time_mmd.md"):
+        shutil.copyfile(RESULTS / name, tmp_path / name)
+    (tmp_path / "cold_start.json").write_text(json.dumps(records))
+    return tmp_path
+
+
+def test_approach_table_reads_cold_start_json(tmp_path):
+    weeks = {str(k): {"best_text": f"TextAnalogModel {k}", "wape_text": 80.0 - k, "best_no_text": "mean curve",
+                      "wape_no_text": 90.0, "lift_pct": 100 * (10 + k) / 90, "interval": [2.0 - k, 20.0],
+                      "wape_shuffled": 91.5} for k in (0, 1, 2, 4)}
+    results = _cold_start_file(tmp_path, {"weeks": weeks, "machine": "x86_64"})
+    parsed = hook.cold_start_weeks(results)
+    assert list(parsed) == [0, 1, 2, 4] and parsed[4]["interval"] == (-2.0, 20.0)
+    row = _table_rows(hook.approach_table(results))["New-product model"]
+    assert hook.NOT_MEASURED not in row
+    assert "TextAnalogModel 0 80.0 vs mean curve 90.0, shuffled 91.5" in row
+    # the verdict follows the interval: it excludes zero at 0 and 1 weeks only
+    assert "**0 weeks of sales**, **1 week of sales**" in row and "**2 weeks of sales**" not in row
+    # a list of records with another spelling of the fields reads the same
+    records = [{"weeks": int(k), "best_text_row": w["best_text"], "best_text_wape": w["wape_text"],
+                "best_no_text_row": w["best_no_text"], "best_no_text_wape": w["wape_no_text"],
+                "lift": w["lift_pct"], "lift_ci": {"low": w["interval"][0], "high": w["interval"][1]},
+                "shuffled_wape": w["wape_shuffled"]} for k, w in weeks.items()]
+    assert hook.cold_start_weeks(_cold_start_file(tmp_path, records)) == parsed
+
+
+def test_malformed_cold_start_json_is_an_error_not_a_wrong_table(tmp_path):
+    results = _cold_start_file(tmp_path, {"weeks": {"0": {"best_text": "x", "best_no_text": "y", "lift_pct": 1}}})
+    with pytest.raises(hook.ResultsFormatError, match=r"cold_start.json, 0 weeks: no 'wape_text'"):
+        hook.approach_table(results)
+    (tmp_path / "cold_start.json").write_text("{not json")
+    with pytest.raises(hook.ResultsFormatError, match="not valid JSON"):
+        hook.cold_start_weeks(tmp_path)
+
+
+def test_changed_benchmark_table_is_an_error(tmp_path):
+    (tmp_path / "online_retail.md").write_text("## Online Retail\n\n### Warm cohort\n\n| model | MAE |\n|---|---|\n"
+                                              "| TiDE | 3 |\n")
+    with pytest.raises(hook.ResultsFormatError, match="online_retail.md: no table under a heading starting with "
+                                                      "'Warm cohort'"):
+        hook.approach_table(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "twin", "shuffled", "helps", "words"),
+    [
+        ((70.2, 0.3), (70.3, 0.2), None, False, "within seed noise"),
+        ((94.1, 0.6), (92.2, 0.6), None, False, "2.1% higher"),
+        ((85.6, None), (94.2, None), (94.2, None), True, "9.1% lower, lost with shuffled"),
+        ((85.6, None), (94.2, None), (86.0, None), False, "shuffled descriptions keep"),
+        ((93.8, None), (94.2, None), None, False, "single runs"),
+        ((60.0, 0.5), (70.0, 1.0), None, True, "14.3% lower"),
+    ],
+)
+def test_verdicts(text, twin, shuffled, helps, words):
+    def stat(pair):
+        return None if pair is None else hook.Stat(pair[0], float("nan") if pair[1] is None else pair[1])
+
+    verdict = hook.compare(stat(text), stat(twin), stat(shuffled))
+    assert verdict.helps is helps
+    assert words in verdict.words
