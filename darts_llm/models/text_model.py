@@ -15,6 +15,8 @@ The mixin owns the pieces, each in its own module:
   the network (:class:`~darts_llm.models.fusion.TextFusionModule`), whose checkpoints then carry it;
 - :mod:`~darts_llm.models.text_datasets`: Darts' datasets with text ids in the samples' static covariates;
 - :class:`~darts_llm.models.new_products.NewProductForecasts`: forecasts for products without history.
+- :class:`~darts_llm.models.distributed.SingleProcessPrediction`: forecasts in the calling process after training
+  on several (Lightning DDP).
 
 Pickled state holds only plain data: the encoder *spec* (never a loaded model), the schema and the vocabulary's
 configuration; the vocabulary itself is saved with the network's checkpoint.
@@ -38,6 +40,7 @@ from darts_llm.encoders.base import TextEncoder, clean_texts
 from darts_llm.encoders.huggingface import HuggingFaceEncoder
 from darts_llm.errors import TextInputError
 from darts_llm.models.cold_start import HistoryDropout
+from darts_llm.models.distributed import SingleProcessPrediction
 from darts_llm.models.encoder_spec import encoder_key, quiet_mask_channel_warning, resolve_encoder
 from darts_llm.models.fusion import TextFusionModule, backbone_path
 from darts_llm.models.new_products import NewProductForecasts
@@ -67,7 +70,7 @@ def darts_backbone(cls: type) -> type:
     raise TypeError(f"{cls.__name__} has no Darts model among its bases.")  # pragma: no cover
 
 
-class TextCovariatesMixin(NewProductForecasts):
+class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
     """Adds text static covariates to a Darts ``TorchForecastingModel`` (put it first among the bases).
 
     The text parameters are described in :data:`~darts_llm.models.text_settings.TEXT_PARAMS_DOC`; every other
