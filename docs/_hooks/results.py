@@ -15,8 +15,10 @@ not in the expected form is an error naming the file and what was expected, neve
 ``benchmarks/results/cold_start.json`` (written by ``benchmarks/cold_start.py``) is read as one record per
 number of weeks of sales history, either ``{"weeks": {"0": {...}, "1": {...}}}``, ``{"0": {...}, ...}`` or
 ``[{"weeks": 0, ...}, ...]``, each record with ``best_text``, ``wape_text``, ``best_no_text``, ``wape_no_text``,
-``lift_pct`` and optionally ``interval`` (``[low, high]`` of the lift, in %) and ``wape_shuffled`` (the best text
-row with shuffled descriptions); see :data:`COLD_START_FIELDS` for the accepted spellings.
+``lift_pct`` (how much lower, in %, the WAPE with text is: positive when the text helps) and optionally
+``interval`` (``[low, high]`` of the lift, in %) and ``wape_shuffled`` (the best text row with shuffled
+descriptions); see :data:`COLD_START_FIELDS` for the accepted spellings. Other top-level entries (machine,
+command, ...) are ignored.
 
 Run it as a script to print what it generates: ``python docs/_hooks/results.py``.
 """
