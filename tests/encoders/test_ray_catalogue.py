@@ -68,7 +68,8 @@ class CountingEncoder:
 def test_every_distinct_text_is_encoded_once_on_two_workers(encoded, catalogue):
     result, directory = encoded
     distinct = len(DESCRIPTIONS) + 1  # the missing description is the empty text
-    assert (result.n_rows, result.n_unique, result.n_cached, result.n_encoded) == (len(catalogue), distinct, 0, distinct)
+    counts = (result.n_rows, result.n_unique, result.n_cached, result.n_encoded)
+    assert counts == (len(catalogue), distinct, 0, distinct)
     assert result.workers == 2 and result.gpus_per_worker == 0 and result.directory == directory
     shards = list(directory.glob("*/*.npz"))
     assert len(shards) == 3  # 13 vectors in shards of at most 5, written by the driver in the cache's format
