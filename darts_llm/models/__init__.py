@@ -2,6 +2,9 @@
 
 - :class:`TextTiDEModel`, :class:`TextTFTModel`, :class:`TextTSMixerModel`, :class:`TextBlockRNNModel`: Darts
   models that read string static covariates (product descriptions) through a pretrained text encoder.
+- :class:`TextAnalogModel`: new products forecast from the launches of the products with the most similar
+  texts, aligned on age; :class:`LaunchCurveModel` is its twin without text (a category, price band or all
+  products).
 - :class:`PerSeriesModel`: a Darts local model fitted per series, usable as a global model.
 - :func:`explain_text`: the text contribution to a forecast and the nearest known products by text.
 
@@ -19,15 +22,19 @@ from darts_llm.models.explain import (
     plot_text_explanation,
 )
 from darts_llm.models.fusion import TextFusionModule
+from darts_llm.models.launch_curve_model import LaunchCurveModel
 from darts_llm.models.per_series import PerSeriesModel, SeriesFitError
+from darts_llm.models.text_analog_model import TextAnalogModel
 from darts_llm.models.text_block_rnn_model import TextBlockRNNModel
 from darts_llm.models.text_tft_model import TextTFTModel
 from darts_llm.models.text_tide_model import TextTiDEModel
 from darts_llm.models.text_tsmixer_model import TextTSMixerModel
 
 __all__ = [
+    "LaunchCurveModel",
     "PerSeriesModel",
     "SeriesFitError",
+    "TextAnalogModel",
     "TextBlockRNNModel",
     "TextCovariatesMixin",
     "TextExplanation",

@@ -1,0 +1,175 @@
+"""TextAnalogModel and LaunchCurveModel: launch forecasts from age-aligned analogs, without look-ahead."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from darts import TimeSeries
+
+from darts_llm import EmbeddingCache
+from darts_llm.models import LaunchCurveModel, TextAnalogModel
+
+TIMES = pd.date_range("2021-01-03", periods=40, freq="W")
+GROUPS = {"alpha garden lamp": 40.0, "omega paper napkin": 2.0}
+
+
+def catalogue(seed: int = 0, n: int = 40) -> list[TimeSeries]:
+    """Products of two kinds launched over time: the text says which kind (and so how much it sells)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        text = list(GROUPS)[i % 2]
+        start = 1 + (i * 29) // n  # launches spread over the first 30 weeks, none at the first week
+        age = np.arange(len(TIMES) - start)
+        units = rng.poisson(GROUPS[text] * np.exp(-age / 12.0) + 0.2).astype(np.float32)
+        units[0] = max(units[0], 1.0)  # the series starts at the first sale
+        static = pd.DataFrame({"description": [text], "price": [5.0 + i % 3]})
+        out.append(TimeSeries.from_times_and_values(TIMES[start:], units[:, None], static_covariates=static))
+    return out
+
+
+@pytest.fixture
+def model_kwargs(tiny_encoder):
+    return {"text_encoder": tiny_encoder, "n_analogs": 5, "cache": EmbeddingCache()}
+
+
+def products(texts, launch) -> pd.DataFrame:
+    return pd.DataFrame({"description": texts, "price": [6.0] * len(texts), "launch": [launch] * len(texts)})
+
+
+def test_forecast_follows_the_text_of_a_new_product(model_kwargs):
+    model = TextAnalogModel(**model_kwargs).fit(catalogue())
+    high, low = model.predict_new_products(products(list(GROUPS), TIMES[-2]), n=4, launch_col="launch")
+    assert high.start_time() == TIMES[-2] and len(high) == 4
+    assert high.values().mean() > 5 * low.values().mean()
+    # the same product with the other kind's description gets the other kind's forecast
+    swapped = model.predict_new_products(products(list(GROUPS)[::-1], TIMES[-2]), n=4, launch_col="launch")
+    np.testing.assert_allclose(swapped[0].values(), low.values(), rtol=1e-5)
+
+
+def test_first_weeks_update_the_scale(model_kwargs):
+    series = catalogue()
+    model = TextAnalogModel(**model_kwargs).fit(series)
+    static = series[0].static_covariates
+    start = TIMES[-6]
+    strong = TimeSeries.from_times_and_values(TIMES[-8:-6], np.array([[90.0], [80.0]], np.float32), static_covariates=static)
+    weak = TimeSeries.from_times_and_values(TIMES[-8:-6], np.array([[1.0], [0.0]], np.float32), static_covariates=static)
+    f_strong, f_weak = model.predict(4, series=[strong, weak])
+    assert f_strong.start_time() == start
+    assert f_strong.values().mean() > 3 * f_weak.values().mean()
+
+
+def test_save_and_load_give_identical_forecasts(model_kwargs, tmp_path):
+    series = catalogue()
+    model = TextAnalogModel(**model_kwargs).fit(series)
+    expected = model.predict(3, series=[s[:2] for s in series[-4:]])
+    path = tmp_path / "analog.pkl"
+    model.save(str(path))
+    loaded = TextAnalogModel.load(str(path))
+    for a, b in zip(expected, loaded.predict(3, series=[s[:2] for s in series[-4:]])):
+        np.testing.assert_array_equal(a.values(), b.values())
+
+
+def test_no_look_ahead_in_analog_curves(model_kwargs):
+    """Sales after the forecast's first step, of any training product, do not change the forecast."""
+    series = catalogue()
+    cutoff = TIMES[32]
+    changed = [
+        s.drop_after(cutoff).append_values(s.drop_before(cutoff - TIMES.freq).values() * 50)
+        if s.end_time() >= cutoff
+        else s
+        for s in series
+    ]
+    query = products(list(GROUPS), cutoff)
+    a = TextAnalogModel(scale="analogs", **model_kwargs).fit(series)
+    b = TextAnalogModel(scale="analogs", **model_kwargs).fit(changed)
+    for x, y in zip(a.predict_new_products(query, 4, start=cutoff), b.predict_new_products(query, 4, start=cutoff)):
+        np.testing.assert_allclose(x.values(), y.values(), rtol=1e-6)
+    cov_a = a.launch_covariates([s.drop_after(cutoff) for s in series[-3:]], 4)
+    cov_b = b.launch_covariates([s.drop_after(cutoff) for s in series[-3:]], 4)
+    for x, y in zip(cov_a, cov_b):
+        assert x.end_time() == series[-1].drop_after(cutoff).end_time() + 4 * TIMES.freq
+        np.testing.assert_allclose(x.values(), y.values(), rtol=1e-6)
+
+
+def test_samples_give_quantiles_around_the_point_forecast(model_kwargs):
+    model = TextAnalogModel(**model_kwargs).fit(catalogue())
+    query = products([list(GROUPS)[0]], TIMES[-3])
+    point = model.predict_new_products(query, 3, start=TIMES[-3])[0]
+    samples = model.predict_new_products(query, 3, start=TIMES[-3], num_samples=300, random_state=0)[0]
+    assert samples.n_samples == 300
+    low, high = samples.quantile(0.1).values(), samples.quantile(0.9).values()
+    assert (low <= point.values() + 1e-6).all() and (point.values() <= high + 1e-6).all() and (high > low).all()
+    again = model.predict_new_products(query, 3, start=TIMES[-3], num_samples=300, random_state=0)[0]
+    np.testing.assert_array_equal(samples.all_values(), again.all_values())
+
+
+def test_historical_forecasts_and_backtest(model_kwargs):
+    from darts.metrics import mae
+
+    series = catalogue()
+    model = TextAnalogModel(**model_kwargs).fit(series)
+    late = [s for s in series if s.start_time() > TIMES[20]][:2]
+    forecasts = model.historical_forecasts(late, start=2, start_format="position", forecast_horizon=2, retrain=False)
+    assert len(forecasts) == 2 and all(len(f) > 0 for f in forecasts)
+    errors = model.backtest(late, start=2, start_format="position", forecast_horizon=2, retrain=False, metric=mae)
+    assert np.isfinite(errors).all()
+
+
+def test_launch_curve_model_by_category_and_by_price():
+    series = catalogue()
+    for s_i, s in enumerate(series):
+        static = s.static_covariates.assign(kind=s.static_covariates["description"].str.split().str[0])
+        series[s_i] = s.with_static_covariates(static)
+    by_kind = LaunchCurveModel(by="kind", n_analogs=5).fit(series)
+    query = pd.DataFrame({"kind": ["alpha", "omega"], "price": [6.0, 6.0]})
+    high, low = by_kind.predict_new_products(query, 4, start=TIMES[-4])
+    assert high.values().mean() > 5 * low.values().mean()
+    everything = LaunchCurveModel().fit(series).predict_new_products(query, 4, start=TIMES[-4])
+    np.testing.assert_allclose(everything[0].values(), everything[1].values())
+    assert low.values().mean() < everything[0].values().mean() < high.values().mean()
+    by_price = LaunchCurveModel(by="price", n_analogs=5).fit(series)
+    assert len(by_price.predict_new_products(query, 2, start=TIMES[-4])) == 2
+
+
+def test_launch_covariates_feed_another_darts_model(model_kwargs):
+    from darts.models import LinearRegressionModel
+
+    series = catalogue()
+    model = TextAnalogModel(**model_kwargs).fit(series)
+    train = [s.drop_after(TIMES[30]) for s in series[:20]]
+    covariates = model.launch_covariates(train, 4)
+    assert covariates[0].components.tolist() == ["analog_level", "launched", "age"]
+    regression = LinearRegressionModel(
+        lags=1, lags_future_covariates=[0, 1], output_chunk_length=4, use_static_covariates=False
+    )
+    regression.fit(train, future_covariates=covariates)
+    assert len(regression.predict(4, series=train[:2], future_covariates=covariates[:2])[0]) == 4
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m, s: m.predict(2, series=s[0]), "must be fitted"),
+        (lambda m, s: m.fit(s, future_covariates=s), "does not use `future_covariates`"),
+        (lambda m, s: m.fit([s[0].stack(s[0])]), "univariate"),
+        (lambda m, s: m.fit([x.with_static_covariates(None) for x in s]), "no static covariates"),
+        (lambda m, s: m.fit(s[:1]), "launch"),
+    ],
+)
+def test_bad_input_is_refused_with_the_fix(model_kwargs, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(TextAnalogModel(**model_kwargs), catalogue())
+
+
+def test_bad_catalogue_is_refused(model_kwargs):
+    model = TextAnalogModel(**model_kwargs).fit(catalogue())
+    with pytest.raises(ValueError, match="lacks the columns"):
+        model.predict_new_products(pd.DataFrame({"description": ["x"]}), 2, start=TIMES[-1])
+    with pytest.raises(ValueError, match="exactly one of"):
+        model.predict_new_products(products(["x"], TIMES[-1]), 2)
+    with pytest.raises(ValueError, match="not on the training series' frequency"):
+        model.predict_new_products(products(["x"], TIMES[-1] + pd.Timedelta(days=2)), 2, launch_col="launch")
+    with pytest.raises(ValueError, match="`n_analogs`"):
+        TextAnalogModel(n_analogs=0)
+    with pytest.raises(ValueError, match="`scale`"):
+        TextAnalogModel(scale="linear")
