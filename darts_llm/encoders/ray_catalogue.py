@@ -61,6 +61,9 @@ class CatalogueEncoding:
     seconds
         Wall time of the encoding stage: from handing the texts to Ray Data to the last shard written (actor
         start-up included, Ray start-up and reading the source not).
+    encode_seconds
+        From the first batch an actor started encoding to the last one it finished: the time the pool spent
+        encoding once its actors were up (clocks of the cluster's nodes).
     """
 
     encoder_id: str
@@ -72,6 +75,7 @@ class CatalogueEncoding:
     workers: int
     gpus_per_worker: float
     seconds: float
+    encode_seconds: float = 0.0
 
 
 def _require_ray():
@@ -157,9 +161,12 @@ class _EncodeActor:
             )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        began = time.time()
         texts = [str(t) for t in batch["text"]]
         vectors = self.encoder.encode(texts, batch_size=self.batch_size, show_progress=False)
-        return {"text": np.asarray(texts, dtype=object), "vector": np.asarray(vectors, dtype=np.float32)}
+        window = np.array([[began, time.time()]] * len(texts))  # per row: Ray Data batches are columns of rows
+        return {"text": np.asarray(texts, dtype=object), "vector": np.asarray(vectors, dtype=np.float32),
+                "window": window}
 
 
 def _pool_size(ray, num_workers, cpus_per_worker, gpus_per_worker) -> tuple[int, float]:
@@ -189,7 +196,7 @@ def encode_catalogue_ray(
     num_cpus_per_worker: float = 1,
     num_gpus_per_worker: float | None = None,
     batch_size: int = 64,
-    rows_per_task: int = 512,
+    rows_per_task: int = 256,
     shard_size: int = 8192,
     address: str | None = None,
     show_progress: bool = False,
@@ -278,11 +285,11 @@ def encode_catalogue_ray(
                 n_rows, distinct = distinct_texts(source, text_col)
             dim = text_encoder.dim
             todo = [t for t in distinct if resolved_cache.get(encoder_id, t, dim) is None]
-            workers, gpus = (0, 0.0)
+            workers, gpus, encode_seconds = 0, 0.0, 0.0
             start = time.perf_counter()
             if todo:
                 workers, gpus = _pool_size(ray, num_workers, num_cpus_per_worker, num_gpus_per_worker)
-                _encode_on_cluster(ray, todo, text_encoder, encoder_id, resolved_cache, workers, gpus,
+                encode_seconds = _encode_on_cluster(ray, todo, text_encoder, encoder_id, resolved_cache, workers, gpus,
                                    num_cpus_per_worker, batch_size, rows_per_task, shard_size)
             seconds = time.perf_counter() - start
     finally:
@@ -293,7 +300,7 @@ def encode_catalogue_ray(
     return CatalogueEncoding(
         encoder_id=encoder_id, directory=resolved_cache.directory, n_rows=n_rows, n_unique=len(distinct),
         n_cached=len(distinct) - len(todo), n_encoded=len(todo), workers=workers, gpus_per_worker=gpus,
-        seconds=seconds,
+        seconds=seconds, encode_seconds=encode_seconds,
     )
 
 
@@ -316,8 +323,9 @@ def _ray_data_output(show: bool):
 
 
 def _encode_on_cluster(ray, texts, encoder, encoder_id, cache, workers, gpus, cpus, batch_size, rows_per_task,
-                       shard_size) -> None:
-    """Encode ``texts`` on a pool of ``workers`` actors; the driver writes shards of ``shard_size`` vectors."""
+                       shard_size) -> float:
+    """Encode ``texts`` on a pool of ``workers`` actors; the driver writes shards of ``shard_size`` vectors.
+    Returns the seconds from the first batch started to the last finished."""
     import pandas as pd
     from ray.data import ActorPoolStrategy
 
@@ -329,13 +337,15 @@ def _encode_on_cluster(ray, texts, encoder, encoder_id, cache, workers, gpus, cp
                                "threads": max(1, int(cpus))},
         batch_size=rows_per_task,
         batch_format="numpy",
-        compute=ActorPoolStrategy(size=workers),
+        compute=ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=2),
         num_cpus=cpus,
         num_gpus=gpus or None,
     )
-    written = 0
+    written, first, last = 0, np.inf, -np.inf
     for batch in encoded.iter_batches(batch_size=shard_size, batch_format="numpy"):
         cache.put_many(encoder_id, [str(t) for t in batch["text"]], batch["vector"])
         written += len(batch["text"])
+        first, last = min(first, float(batch["window"][:, 0].min())), max(last, float(batch["window"][:, 1].max()))
     if written != len(texts):  # pragma: no cover - Ray Data keeps every row of a one-to-one map
         raise RuntimeError(f"Ray returned {written} vectors for {len(texts)} texts.")
+    return last - first

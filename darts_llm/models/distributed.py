@@ -18,7 +18,7 @@ SINGLE_PROCESS_STRATEGIES = ("auto", "single_device", "single_xla", "single_tpu"
 
 
 def _device_count(devices) -> int | None:
-    """How many devices ``devices`` names (``-1``: all, counted as 2), ``None`` for ``"auto"``."""
+    """How many devices ``devices`` names (``-1``: all, counted as 2), ``None`` for ``"auto"`` or not given."""
     if devices is None or devices == "auto":
         return None
     if isinstance(devices, str):
@@ -41,6 +41,10 @@ def is_multi_process(trainer_params: dict[str, Any]) -> bool:
     if isinstance(strategy, str) and strategy not in SINGLE_PROCESS_STRATEGIES:
         return True
     count = _device_count(trainer_params.get("devices"))
+    if count is None and trainer_params.get("accelerator", "auto") in ("auto", "gpu", "cuda"):
+        import torch
+
+        count = torch.cuda.device_count()  # Lightning's "auto" takes every visible GPU
     return (count is not None and count > 1) or int(trainer_params.get("num_nodes", 1) or 1) > 1
 
 
@@ -48,10 +52,7 @@ def single_process_params(trainer_params: dict[str, Any]) -> dict[str, Any]:
     """The same trainer arguments on one device of the calling process (the first device of a list)."""
     params = dict(trainer_params, strategy="auto", num_nodes=1)
     devices = trainer_params.get("devices")
-    if isinstance(devices, (list, tuple)) and devices:
-        params["devices"] = [devices[0]]
-    elif devices != "auto":
-        params["devices"] = 1
+    params["devices"] = [devices[0]] if isinstance(devices, (list, tuple)) and devices else 1
     return params
 
 

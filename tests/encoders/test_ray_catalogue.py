@@ -71,6 +71,7 @@ def test_every_distinct_text_is_encoded_once_on_two_workers(encoded, catalogue):
     counts = (result.n_rows, result.n_unique, result.n_cached, result.n_encoded)
     assert counts == (len(catalogue), distinct, 0, distinct)
     assert result.workers == 2 and result.gpus_per_worker == 0 and result.directory == directory
+    assert 0 < result.encode_seconds < result.seconds  # actor start-up is not encoding
     shards = list(directory.glob("*/*.npz"))
     assert len(shards) == 3  # 13 vectors in shards of at most 5, written by the driver in the cache's format
     with np.load(shards[0]) as data:

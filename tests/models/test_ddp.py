@@ -28,6 +28,7 @@ from darts.utils.serialization import add_safe_globals
 from pytorch_lightning.callbacks import Callback
 
 from darts_llm.models import TextBlockRNNModel, TextTFTModel, TextTiDEModel, TextTSMixerModel
+from darts_llm.models.distributed import is_multi_process, single_process_params
 
 #: name -> (class, backbone settings); all tiny, one epoch
 MODELS = {
@@ -103,6 +104,18 @@ def check_run(name: str, out: Path, forecasts: list[np.ndarray]) -> None:
     assert loaded.text_vocabulary.texts == DESCRIPTIONS
     again = loaded.predict(HORIZON, series=make_panel())
     np.testing.assert_allclose(np.stack([f.all_values() for f in again]), np.stack(forecasts), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params, multi",
+    [({"accelerator": "cpu"}, False), ({"devices": 1, "strategy": "auto"}, False), ({"devices": "auto"}, False),
+     ({"devices": 2}, True), ({"devices": [0, 1]}, True), ({"devices": "0,1"}, True), ({"devices": -1}, True),
+     ({"strategy": "ddp_spawn", "devices": 1}, True), ({"num_nodes": 2}, True)],
+)
+def test_which_trainer_arguments_run_several_processes(params, multi):
+    assert is_multi_process(params) is multi
+    single = single_process_params(params)
+    assert not is_multi_process(single) and single.get("accelerator") == params.get("accelerator")
 
 
 FORK = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")

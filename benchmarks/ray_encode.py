@@ -1,0 +1,155 @@
+"""Catalogue encoding on a local Ray cluster: one worker against two, the vectors, and the cache they fill.
+
+Usage::
+
+    python benchmarks/ray_encode.py [--data PATH] [--n-texts 3000] [--workers 1 2] [--rounds 1]
+
+The same distinct Online Retail descriptions (the SYNTHETIC catalogue's when the file is not there) are encoded
+with :func:`darts_llm.encoders.encode_catalogue_ray` into a fresh cache directory per run, on a local Ray cluster
+of as many CPUs as the largest pool (one CPU and one torch thread per worker), and once in this process on one
+thread for reference. The script then checks that the vectors equal in-process ``encode`` and that a frozen
+TextTiDEModel fitted on products with those descriptions, reading that cache, makes no encoder call. The table
+goes to ``benchmarks/results/ray_encode.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+import darts_llm.cache as cache_module
+from darts_llm import EmbeddingCache, get_encoder
+from darts_llm.datasets import make_synthetic_catalog
+from darts_llm.encoders import HuggingFaceEncoder, encode_catalogue_ray
+
+from harness.panels import add_data_argument
+from harness.report import RESULTS, machine, table
+
+#: Target from the issue: two local workers at least this many times faster than one.
+TARGET_SPEEDUP = 1.6
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_argument(parser)
+    parser.add_argument("--encoder", default="minilm")
+    parser.add_argument("--n-texts", type=int, default=3000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="pool sizes to time")
+    parser.add_argument("--rounds", type=int, default=1, help="timed runs per pool size; the fastest is kept")
+    parser.add_argument("--batch-size", type=int, default=64)
+    return parser.parse_args(argv)
+
+
+def catalogue_texts(args) -> tuple[list[str], str]:
+    if args.data.is_file():
+        column = pd.read_csv(args.data, usecols=["Description"])["Description"].dropna().astype(str).str.strip()
+        return list(dict.fromkeys(t for t in column if t))[: args.n_texts], "Online Retail"
+    catalogue = make_synthetic_catalog(n_products=args.n_texts, n_periods=8, seed=0)
+    texts = list(dict.fromkeys(str(s.static_covariates["description"].iloc[0]) for s in catalogue))
+    return texts, "SYNTHETIC catalogue"
+
+
+def encoder_calls_of_a_frozen_model(args, texts: list[str], directory: Path) -> int:
+    """Texts encoded in this process while a frozen TextTiDE fits on 50 products described by ``texts``."""
+    from darts_llm.models import TextTiDEModel
+
+    products = make_synthetic_catalog(n_products=50, n_periods=40, seed=0)
+    products = [s.with_static_covariates(s.static_covariates.assign(description=texts[i]))
+                for i, s in enumerate(products) if len(s) >= 20]
+    counted = []
+    original = HuggingFaceEncoder._encode
+    HuggingFaceEncoder._encode = lambda self, batch, *a: counted.append(len(batch)) or original(self, batch, *a)
+    saved = cache_module._default_cache
+    cache_module._default_cache = EmbeddingCache(directory=directory)  # as DARTS_LLM_CACHE_DIR would give it
+    try:
+        model = TextTiDEModel(input_chunk_length=8, output_chunk_length=4, n_epochs=1, random_state=0,
+                              text_encoder=args.encoder,
+                              pl_trainer_kwargs={"accelerator": "cpu", "enable_progress_bar": False,
+                                                 "enable_model_summary": False, "logger": False})
+        model.fit(products)
+        model.predict(4, series=products)
+    finally:
+        HuggingFaceEncoder._encode = original
+        cache_module._default_cache = saved
+    return sum(counted)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    import ray
+
+    texts, source = catalogue_texts(args)
+    load_before = os.getloadavg()[0]
+    encoder = get_encoder(args.encoder).load()
+    start = time.perf_counter()
+    reference = encoder.encode(texts, batch_size=args.batch_size)
+    in_process = time.perf_counter() - start
+
+    ray.init(num_cpus=max(args.workers), include_dashboard=False, log_to_driver=False)
+    runs: dict[int, tuple[float, float]] = {}  # workers -> (end to end, encoding once the actors are up)
+    work = Path(tempfile.mkdtemp(prefix="ray_encode_"))
+    try:
+        for workers in args.workers:
+            for round_ in range(args.rounds):
+                directory = work / f"w{workers}-r{round_}"
+                result = encode_catalogue_ray(texts, encoder=args.encoder, cache=directory, num_workers=workers,
+                                              batch_size=args.batch_size)
+                assert result.n_encoded == len(texts), result
+                runs[workers] = min(runs.get(workers, (np.inf, np.inf)), (result.seconds, result.encode_seconds))
+    finally:
+        ray.shutdown()
+    load_after = os.getloadavg()[0]
+    cached = EmbeddingCache(directory=directory).encode(encoder, texts)
+    largest = float(np.abs(cached - reference).max())
+    calls = encoder_calls_of_a_frozen_model(args, texts, directory)
+
+    one = runs.get(1)
+    rows = [{"run": "in process, one thread (no Ray)", "seconds": round(in_process, 1),
+             "encoding seconds": round(in_process, 1), "texts/s": round(len(texts) / in_process)}]
+    for workers, (seconds, encoding) in runs.items():
+        rows.append({"run": f"encode_catalogue_ray, {workers} worker(s)", "seconds": round(seconds, 1),
+                     "encoding seconds": round(encoding, 1), "texts/s": round(len(texts) / encoding),
+                     "vs one worker": round(one[0] / seconds, 2) if one else None,
+                     "encoding vs one worker": round(one[1] / encoding, 2) if one else None})
+    best = max(runs)
+    verdict = ""
+    if one and best != 1:
+        total, encoding = one[0] / runs[best][0], one[1] / runs[best][1]
+        verdict = (f"{best} workers are **{total:.2f}x** one worker end to end and **{encoding:.2f}x** in the "
+                   f"encoding itself (target >= {TARGET_SPEEDUP}x: {'met' if total >= TARGET_SPEEDUP else 'missed'} "
+                   f"end to end, {'met' if encoding >= TARGET_SPEEDUP else 'missed'} once the actors are up). ")
+    markdown = (
+        "## Catalogue encoding on Ray (`benchmarks/ray_encode.py`)\n\n"
+        f"Command: `python benchmarks/ray_encode.py`; {machine()}; {os.cpu_count()} cores, load average "
+        f"{load_before:.1f} before and {load_after:.1f} after the runs (other processes included). "
+        f"{len(texts):,} distinct {source} descriptions, encoder `{encoder.encoder_id}`, batch size "
+        f"{args.batch_size}; a local Ray cluster of {max(args.workers)} CPUs, one CPU and one torch thread per "
+        f"worker. `seconds`: from handing the texts to Ray Data to the last cache shard written (actor start-up "
+        f"and model loading included); `encoding seconds`: from the first batch an actor started to the last one "
+        f"finished (`CatalogueEncoding.encode_seconds`); texts/s of the encoding; fastest of {args.rounds} "
+        f"run(s).\n\n"
+        + table(rows, ["run", "seconds", "encoding seconds", "texts/s", "vs one worker", "encoding vs one worker"])
+        + f"\n\n{verdict}Largest difference between the vectors read from the Ray-written cache and in-process "
+        f"`encode`: {largest:.2g}. A frozen TextTiDEModel fitted on products with these descriptions, reading that "
+        f"cache, encoded **{calls}** text(s).\n"
+    )
+    print(markdown)
+    RESULTS.mkdir(exist_ok=True)
+    (Path(RESULTS) / "ray_encode.md").write_text(markdown)
+    print(f"Written to {Path(RESULTS) / 'ray_encode.md'}.")
+
+
+if __name__ == "__main__":
+    main()
