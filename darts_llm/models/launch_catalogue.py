@@ -47,23 +47,7 @@ class LaunchCatalogueMixin:
         list[TimeSeries]
             One forecast per row, starting at its launch, with the row's static covariates.
         """
-        self._check_fitted()
-        if not isinstance(products, pd.DataFrame) or products.empty:
-            raise_log(ValueError("`products` must be a non-empty pandas DataFrame with one row per product."))
-        if (start is None) == (launch_col is None):
-            raise_log(ValueError("Give exactly one of `start` (one launch for all products) or `launch_col`."))
-        if launch_col is not None and launch_col not in products.columns:
-            raise_log(ValueError(f"`launch_col` {launch_col!r} is not a column of `products` ({list(products.columns)})."))
-        missing = [c for c in self._columns if c not in products.columns]
-        if missing:
-            raise_log(
-                ValueError(f"`products` lacks the columns {missing}; the model was fitted with {list(self._columns)}.")
-            )
-        starts = products[launch_col].tolist() if launch_col is not None else [start] * len(products)
-        series = []
-        for row, first in enumerate(starts):
-            static = products.iloc[[row]][list(self._columns)].reset_index(drop=True)
-            series.append(self._empty_series(first, static, row))
+        series = self.new_product_series(products, start=start, launch_col=launch_col)
         return self.predict(n, series=series, num_samples=num_samples, random_state=random_state)
 
     def _empty_series(self, start, static: pd.DataFrame, row: int) -> TimeSeries:
@@ -88,6 +72,67 @@ class LaunchCatalogueMixin:
         return TimeSeries.from_times_and_values(
             index, np.full((1, 1), np.nan, dtype=np.float32), columns=[self._component], static_covariates=static
         )
+
+    def analogs(self, series, top: int | None = None) -> list[pd.DataFrame]:
+        """The earlier launches a forecast of each series reads, most similar first.
+
+        Parameters
+        ----------
+        series
+            The products (as for :meth:`predict`; use :meth:`new_product_series` for products without a series).
+        top
+            Number of analogs per product (default: all of those the forecast uses).
+
+        Returns
+        -------
+        list[pandas.DataFrame]
+            Per series: one row per analog with its static covariates, ``similarity``, ``weight`` (its share of
+            the shape), ``launch`` (time of its first sale) and ``curve`` (its sales by age, known before the
+            series' forecast start; NaN where not known yet).
+        """
+        self._check_fitted()
+        items = self._as_list(series, "series")
+        static = self._static_frame(items, "series")
+        launches = [launch_of(s) for s in items]
+        similarity, _ = self._query(static, launches)
+        out = []
+        for sims, launch in zip(similarity, launches):
+            cutoff = time_value(launch.start)
+            known = self._library.known(cutoff)
+            levels = self._library.levels(known)
+            weights = self._weights(sims, np.isfinite(levels))
+            order = [i for i in np.argsort(-sims, kind="stable") if weights[i] > 0][:top]
+            frame = self._library_static.iloc[order].reset_index(drop=True)
+            frame["similarity"] = sims[order]
+            frame["weight"] = weights[order]
+            frame["launch"] = [_as_time(self._library.age_times[i, 0], self._freq) for i in order]
+            frame["curve"] = [np.where(known[i], np.expm1(self._library.curves[i]), np.nan) for i in order]
+            out.append(frame)
+        return out
+
+    def new_product_series(self, products: pd.DataFrame, start=None, launch_col: str | None = None) -> list[TimeSeries]:
+        """Series without sales for products not launched yet, ending one step before each launch.
+
+        The input of :meth:`predict`, :meth:`analogs` and :meth:`launch_covariates` for products that have no
+        series; :meth:`predict_new_products` forecasts them in one call. Arguments as there.
+        """
+        self._check_fitted()
+        if not isinstance(products, pd.DataFrame) or products.empty:
+            raise_log(ValueError("`products` must be a non-empty pandas DataFrame with one row per product."))
+        if (start is None) == (launch_col is None):
+            raise_log(ValueError("Give exactly one of `start` (one launch for all products) or `launch_col`."))
+        if launch_col is not None and launch_col not in products.columns:
+            raise_log(ValueError(f"`launch_col` {launch_col!r} is not a column of `products` ({list(products.columns)})."))
+        missing = [c for c in self._columns if c not in products.columns]
+        if missing:
+            raise_log(
+                ValueError(f"`products` lacks the columns {missing}; the model was fitted with {list(self._columns)}.")
+            )
+        starts = products[launch_col].tolist() if launch_col is not None else [start] * len(products)
+        return [
+            self._empty_series(first, products.iloc[[row]][list(self._columns)].reset_index(drop=True), row)
+            for row, first in enumerate(starts)
+        ]
 
     def launch_covariates(self, series, n: int) -> list[TimeSeries]:
         """The analog launch curve as future covariates of another model (retrieval-augmented forecasting).
@@ -131,3 +176,7 @@ class LaunchCatalogueMixin:
             times = s.time_index.append(future_index(s, n))
             out.append(TimeSeries.from_times_and_values(times, values, columns=["analog_level", "launched", "age"]))
         return out
+
+
+def _as_time(value: int, freq):
+    return int(value) if isinstance(freq, int | np.integer) else pd.Timestamp(value)

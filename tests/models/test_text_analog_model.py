@@ -173,3 +173,17 @@ def test_bad_catalogue_is_refused(model_kwargs):
         TextAnalogModel(n_analogs=0)
     with pytest.raises(ValueError, match="`scale`"):
         TextAnalogModel(scale="linear")
+
+
+def test_analogs_are_the_similar_earlier_launches_known_before_the_forecast(model_kwargs):
+    model = TextAnalogModel(**model_kwargs).fit(catalogue())
+    start = TIMES[30]
+    series = model.new_product_series(products([list(GROUPS)[0]], start), launch_col="launch")
+    (frame,) = model.analogs(series, top=3)
+    assert len(frame) == 3 and (frame["description"] == list(GROUPS)[0]).all()
+    assert frame["similarity"].is_monotonic_decreasing and (frame["weight"] > 0).all()
+    (everything,) = model.analogs(series)
+    assert np.isclose(everything["weight"].sum(), 1.0) and len(everything) >= 5
+    for launch, curve in zip(frame["launch"], frame["curve"]):
+        ages_known = np.flatnonzero(np.isfinite(curve))
+        assert launch + ages_known.max() * TIMES.freq < start  # nothing at or after the forecast start
