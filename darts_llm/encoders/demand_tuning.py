@@ -124,7 +124,7 @@ def unique_targets(texts: Sequence[object], targets) -> tuple[list[str], np.ndar
 
 def split_indices(n: int, validation_fraction: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded random split of ``n`` unique texts into training and validation positions."""
-    n_val = max(int(round(validation_fraction * n)), MIN_VALIDATION_TEXTS) if validation_fraction > 0 else 0
+    n_val = max(round(validation_fraction * n), MIN_VALIDATION_TEXTS) if validation_fraction > 0 else 0
     if n - n_val < MIN_TRAIN_TEXTS:
         need = MIN_TRAIN_TEXTS + (MIN_VALIDATION_TEXTS if validation_fraction > 0 else 0)
         raise ValueError(
