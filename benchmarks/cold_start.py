@@ -34,7 +34,6 @@ import json
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -250,7 +249,6 @@ def summarise(results, actual, products, counts):
         low, high = bootstrap_lift(actual[k], point[(bp, k)], point[(bt, k)], products[k], rng)
         control = ROWS[bt][1]
         shuffled = means.get((control, k))
-        kept = None if shuffled is None or lift <= 0 else 100 * (wp - shuffled) / (wp - wt)
         summary[str(k)] = {"best_text": bt, "wape_text": wt, "best_no_text": bp, "wape_no_text": wp,
                            "lift_pct": lift, "interval": [low, high], "shuffled_row": control,
                            "wape_shuffled": shuffled, "cases": counts[k], "ratio": wt / wp}

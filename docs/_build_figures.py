@@ -11,6 +11,8 @@ It writes into ``docs/figures/`` (committed, so that building the site never fit
 - ``explain_text.png``: :func:`darts_llm.models.plot_text_explanation` for a product first sold after the
   training weeks, forecast from its description alone by a ``TextTiDEModel`` that accepts empty histories, with
   its actual sales drawn in;
+- ``launch_analogs.png``: launch forecasts of :class:`darts_llm.models.TextAnalogModel` for products first sold
+  at one origin (from their description and price alone), with their closest analogs and actual sales;
 - ``cold_start_by_history.png`` when ``benchmarks/results/cold_start.json`` exists: the best method with and
   without text per weeks of sales history, drawn from that file (without it the docs show the Online Retail
   benchmark's own chart, ``benchmarks/figures/online_retail_cold_by_history.png``);
@@ -214,6 +216,61 @@ def plot_explanation(result, truth):
     return fig
 
 
+def launch_analogs(series, path: Path) -> dict:
+    """Launch forecasts of ``TextAnalogModel`` for three products first sold at one origin, with their analogs.
+
+    The model learns from every product's sales before the origin (12 weeks before the data end); the products
+    are those first sold in the four weeks from the origin ranked 1, 6 and 11 by units in their first weeks (a
+    fixed rule, not a pick by result), each forecast from its launch week, from its description and price alone,
+    by one ``predict_new_products`` call made at the origin.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from darts_llm.models import TextAnalogModel
+
+    end = max(s.end_time() for s in series)
+    freq = series[0].freq
+    origin = end - 11 * freq
+    first = min(s.start_time() for s in series)
+    cut = [s.drop_after(origin) for s in series if s.start_time() < origin]
+    launched = [s for s in series if origin <= s.start_time() < origin + 4 * freq and len(s) >= HORIZON]
+    launched.sort(key=lambda s: -float(s[:HORIZON].values().sum()))
+    chosen = launched[0:11:5][:3]
+    model = TextAnalogModel(text_cols="description", launches_after=first + 7 * freq).fit(cut)
+    columns = [c for c in chosen[0].static_covariates.columns if c in ("description", "price")]
+    products = pd.concat([s.static_covariates[columns] for s in chosen], ignore_index=True)
+    products["launch"] = [s.start_time() for s in chosen]
+    forecasts = model.predict_new_products(products, HORIZON, launch_col="launch")
+    bands = model.predict_new_products(products, HORIZON, launch_col="launch", num_samples=200, random_state=SEED)
+    analogs = model.analogs(model.new_product_series(products, launch_col="launch"), top=5)
+    fig, axes = plt.subplots(1, len(chosen), figsize=(9, 3.4), sharey=False)
+    wape = []
+    for ax, s, fc, band, nearby in zip(np.atleast_1d(axes), chosen, forecasts, bands, analogs):
+        ages = np.arange(HORIZON)
+        for curve in nearby["curve"]:
+            ax.plot(ages, curve[:HORIZON], color="0.75", lw=1)
+        ax.fill_between(ages, band.quantile(0.1).values()[:, 0], band.quantile(0.9).values()[:, 0],
+                        color="tab:blue", alpha=0.15, label="10-90% band")
+        ax.plot(ages, fc.values()[:, 0], color="tab:blue", lw=2, label="forecast")
+        actual = s[:HORIZON].values()[:, 0]
+        ax.plot(ages[: len(actual)], actual, color="black", lw=1.5, label="actual (unseen)")
+        ax.plot([], [], color="0.75", lw=1, label="5 closest analogs")
+        wape.append(float(np.abs(actual - fc.values()[: len(actual), 0]).sum() / max(actual.sum(), 1e-9) * 100))
+        title = str(s.static_covariates["description"].iloc[0])
+        ax.set_title(title if len(title) <= 28 else title[:26] + "...", fontsize=9)
+        ax.set_xlabel("weeks since launch", fontsize=9)
+        ax.tick_params(labelsize=8)
+    np.atleast_1d(axes)[0].set_ylabel("units per week", fontsize=9)
+    np.atleast_1d(axes)[0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return {"origin": str(pd.Timestamp(origin).date()), "products": [str(t) for t in products["description"]],
+            "launches": [str(pd.Timestamp(t).date()) for t in products["launch"]],
+            "train_series": len(cut), "wape": [round(w, 1) for w in wape], "n_analogs": model.n_analogs}
+
+
 def cold_start_chart(out: Path) -> dict:
     """The cold-start chart: drawn from ``cold_start.json`` when the benchmark wrote it, else the benchmark's."""
     sys.path.insert(0, str(Path(__file__).resolve().parent / "_hooks"))
@@ -330,6 +387,8 @@ def main(argv=None) -> int:
     print(f"text_vs_no_text.png ({time.perf_counter() - started:.0f} s): {facts['text_vs_no_text']}")
     facts["explain_text"] = dict(explanation(series, log, FIGURES / "explain_text.png", args.epochs), source=source)
     print(f"explain_text.png ({time.perf_counter() - started:.0f} s): {facts['explain_text']}")
+    facts["launch_analogs"] = dict(launch_analogs(series, FIGURES / "launch_analogs.png"), source=source)
+    print(f"launch_analogs.png ({time.perf_counter() - started:.0f} s): {facts['launch_analogs']}")
     facts["cold_start"] = cold_start_chart(FIGURES)
     print(f"cold-start chart: {facts['cold_start']['file']} ({facts['cold_start']['data']})")
     print(f"links to benchmark figures added or updated: {link_benchmark_figures(FIGURES) or 'none'}")

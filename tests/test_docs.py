@@ -318,6 +318,19 @@ def test_approach_table_reads_cold_start_json(tmp_path):
     assert hook.cold_start_weeks(_cold_start_file(tmp_path, records)) == parsed
 
 
+def test_cold_start_by_history_says_what_to_use_from_the_interval(tmp_path):
+    weeks = {"0": {"best_text": "TextAnalogModel", "wape_text": 70.0, "best_no_text": "launch curve", "wape_no_text": 90.0,
+                   "lift_pct": 22.2, "interval": [12.0, 30.0], "wape_shuffled": 89.0},
+             "1": {"best_text": "LightGBM + analog curve", "wape_text": 80.0, "best_no_text": "LightGBM, no text",
+                   "wape_no_text": 82.0, "lift_pct": 2.4, "interval": [-3.0, 7.0], "wape_shuffled": None}}
+    results = _cold_start_file(tmp_path, {"weeks": weeks})
+    rows = [line for line in hook.cold_start_by_history(results).splitlines() if line.startswith("| ")][1:]
+    assert rows[0].startswith("| 0 | TextAnalogModel | 70.0 |") and "+22.2% (+12.0, +30.0)" in rows[0]
+    assert rows[1].startswith("| 1 | LightGBM, no text | 82.0 |") and rows[1].endswith("| n/a |")
+    (tmp_path / "cold_start.json").unlink()
+    assert hook.NOT_MEASURED in hook.cold_start_by_history(tmp_path)
+
+
 def test_malformed_cold_start_json_is_an_error_not_a_wrong_table(tmp_path):
     results = _cold_start_file(tmp_path, {"weeks": {"0": {"best_text": "x", "best_no_text": "y", "lift_pct": 1}}})
     with pytest.raises(hook.ResultsFormatError, match=r"cold_start.json, 0 weeks: no 'wape_text'"):

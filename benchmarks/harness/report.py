@@ -6,6 +6,7 @@ something false returns ``None`` (or is not called), so no conclusion is a fixed
 
 from __future__ import annotations
 
+import json
 import platform
 import re
 import time
@@ -134,21 +135,6 @@ def best_of(values: dict[str, float]) -> tuple[str, float] | None:
     return min(finite.items(), key=lambda kv: kv[1]) if finite else None
 
 
-def read_markdown_table(markdown: str, first_column: str) -> list[dict]:
-    """The rows of the table in ``markdown`` whose header starts with ``first_column`` (as written by :func:`table`)."""
-    lines = markdown.splitlines()
-    for n, line in enumerate(lines):
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if cells and cells[0] == first_column:
-            rows = []
-            for body in lines[n + 2 :]:
-                if not body.startswith("|"):
-                    break
-                rows.append(dict(zip(cells, (c.strip() for c in body.strip().strip("|").split("|")))))
-            return rows
-    return []
-
-
 def readme_headline() -> str:
     """The repository README's headline: the Online Retail headline and the cold-start lifts, from the results."""
     parts = []
@@ -156,14 +142,17 @@ def readme_headline() -> str:
     if headline.exists():
         parts.append(headline.read_text().rstrip().replace("benchmarks/README.md.", "[benchmarks/README.md]"
                                                            "(benchmarks/README.md)."))
-    cold = RESULTS / "cold_start.md"
-    rows = read_markdown_table(cold.read_text(), "weeks of history") if cold.exists() else []
-    if rows:
-        lifts = ", ".join(f"{r['WAPE lift']} at {r['weeks of history']} week{'' if r['weeks of history'] == '1' else 's'}"
-                          f" ({r['best with text']} against {r['best without text']})" for r in rows)
-        parts.append("Cold start by weeks of history (`benchmarks/cold_start.py`: new products forecast from their "
-                     "first weeks of sales; how much lower the pooled WAPE of the best method with text is than that of the best "
-                     f"without, their WAPE in brackets): {lifts}.")
+    cold = RESULTS / "cold_start.json"
+    weeks = json.loads(cold.read_text())["weeks"] if cold.exists() else {}
+    if weeks:
+        lifts = "; ".join(
+            f"{k} week{'' if k == '1' else 's'}: {w['lift_pct']:+.1f}% [{w['interval'][0]:+.1f}, {w['interval'][1]:+.1f}] "
+            f"({w['best_text']}, {w['wape_text']:.1f}, against {w['best_no_text']}, {w['wape_no_text']:.1f})"
+            for k, w in weeks.items()
+        )
+        parts.append("New products by weeks of sales history (`benchmarks/cold_start.py`, 12 weekly origins): how "
+                     "much lower the pooled WAPE of the best method with text is than that of the best without, with "
+                     f"its 90% bootstrap interval over products and both WAPEs: {lifts}.")
     parts.append("Other benchmarks (Time-MMD report text, encoder and model speed): "
                  "[benchmarks/README.md](benchmarks/README.md).")
     return "\n\n".join(parts) + "\n"

@@ -338,8 +338,8 @@ APPROACHES = [
      "what the products with the most similar descriptions sold, as covariates"),
     ("New-product model", "`darts_llm.TextAnalogModel`",
      "products with no or a few weeks of sales"),
-    ("LoRA fine-tuning", "`encoder_finetuning=\"lora\"` (needs peft)",
-     "texts whose meaning for sales the pretrained encoder misses; trains the encoder with the forecaster"),
+    ("LoRA fine-tuning", "`tune_encoder_on_demand(mode=\"lora\")`, or `encoder_finetuning=\"lora\"` (needs peft)",
+     "texts whose meaning for sales the pretrained encoder misses; tunes the encoder on earlier launches' sales"),
 ]
 
 #: A measured row: [(situation, what was measured, verdict)], or a string when nothing is measured.
@@ -398,7 +398,40 @@ def _cold_start(results: Path) -> Measured:
     return out
 
 
+def cold_start_by_history(results: Path = RESULTS) -> str:
+    """Per weeks of sales history, the approach to use for new products, from ``cold_start.json``."""
+    weeks = cold_start_weeks(results)
+    if weeks is None:
+        return f"*{NOT_MEASURED}: `benchmarks/cold_start.py` writes `benchmarks/results/cold_start.json`.*"
+    lines = ["| weeks of sales | use | its WAPE % | best without text | lift (90% interval) | with shuffled text |",
+             "|---|---|---|---|---|---|"]
+    for k, w in weeks.items():
+        interval = w["interval"]
+        helps = interval[0] > 0 if interval else w["lift_pct"] > 0
+        use, wape = (w["best_text"], w["wape_text"]) if helps else (w["best_no_text"], w["wape_no_text"])
+        shown = f"{w['lift_pct']:+.1f}%" + (f" ({interval[0]:+.1f}, {interval[1]:+.1f})" if interval else "")
+        shuffled = "n/a" if w["wape_shuffled"] is None else f"{w['wape_shuffled']:.1f}"
+        lines.append(f"| {k} | {use} | {wape:.1f} | {w['best_no_text']} ({w['wape_no_text']:.1f}) | {shown} | "
+                     f"{shuffled} |")
+    return "\n".join(lines) + (
+        "\n\n*use*: the best text approach where the lower end of its interval is a gain, else the best approach "
+        "without text. From `benchmarks/results/cold_start.json`."
+    )
+
+
 def _lora(results: Path) -> Measured:
+    """The LoRA-tuned encoder against the frozen one, both in ``TextAnalogModel``, from ``cold_start.json``."""
+    path = results / "cold_start.json"
+    rows = json.loads(path.read_text(encoding="utf-8")).get("rows", {}) if path.is_file() else {}
+    tuned, frozen = rows.get("TextAnalogModel, LoRA-tuned encoder"), rows.get("TextAnalogModel")
+    if tuned and frozen:
+        out = []
+        for k in sorted(set(tuned) & set(frozen), key=int):
+            lift = 100 * (1 - tuned[k] / frozen[k])
+            out.append((f"{k} week{'' if k == '1' else 's'} of sales",
+                        f"TextAnalogModel, LoRA-tuned encoder {tuned[k]:.1f} vs frozen MiniLM {frozen[k]:.1f}",
+                        Verdict(lift >= 1.0, f"{lift:+.1f}%" if lift >= 1.0 else f"no clear gain, {lift:+.1f}%")))
+        return out
     found = [p.name for p in sorted(results.glob("*.md")) if p.stem in ("lora", "fine_tuning", "demand_tuning")]
     if found:
         return NOT_MEASURED + " against the other rows; see " + ", ".join(f"`benchmarks/results/{n}`" for n in found)
@@ -453,9 +486,9 @@ def figure_facts(figures: Path = FIGURES) -> dict:
 
 def _caption(name: str, facts: dict) -> tuple[str, str, str]:
     """(file name, alternative text, caption) of a figure, from what the figure script recorded."""
-    if name not in ("text_vs_no_text", "explain_text", "cold_start"):
+    if name not in ("text_vs_no_text", "explain_text", "cold_start", "launch_analogs"):
         raise ResultsFormatError(f"unknown figure {name!r} in a `<!-- figure: ... -->` marker; known: "
-                                 f"text_vs_no_text, explain_text, cold_start.")
+                                 f"text_vs_no_text, explain_text, cold_start, launch_analogs.")
     if name not in facts:
         raise ResultsFormatError(f"docs/figures/figures.json has no entry {name!r}: run `python docs/_build_figures.py`.")
     f = facts[name]
@@ -473,6 +506,15 @@ def _caption(name: str, facts: dict) -> tuple[str, str, str]:
             f"(`min_input_chunk_length=1`, {f['epochs']} epochs) that learned from the weeks before of "
             f"{f['train_series']} other products; its actual sales were never seen. WAPE on this one product: "
             f"{f['wape_text']:.1f}% with its text, {f['wape_without']:.1f}% with the empty text."
+        )
+    if name == "launch_analogs":
+        products = "; ".join(f"{p} ({w:.0f}%)" for p, w in zip(f["products"], f["wape"]))
+        return "launch_analogs.png", "Launch forecasts of three new products with their analogs", (
+            f"Data: {f['source']}. `TextAnalogModel` (defaults, {f['n_analogs']} analogs) learned from the sales of "
+            f"{f['train_series']} products before {f['origin']} and, in one `predict_new_products` call made then, "
+            f"forecast three products first sold in the four weeks after, each from its launch week and from its "
+            f"description and price alone; grey: each one's 5 closest earlier launches by text, aligned on weeks "
+            f"since launch; the band: 10-90% of 200 samples. WAPE of each forecast: {products}."
         )
     if name == "cold_start":
         return f["file"], "WAPE of new products by weeks of sales history", f"Data: {f['data']}. {f['caption']}"
@@ -503,7 +545,10 @@ def render(markdown: str, depth: int = 0, results: Path = RESULTS, figures: Path
             return where_text_helps(results)
         if name == "approach-table":
             return approach_table(results)
-        raise ResultsFormatError(f"unknown marker <!-- results: {name} -->; known: where-text-helps, approach-table.")
+        if name == "cold-start-by-history":
+            return cold_start_by_history(results)
+        raise ResultsFormatError(f"unknown marker <!-- results: {name} -->; known: where-text-helps, approach-table, "
+                                 f"cold-start-by-history.")
 
     return _MARKER.sub(replace, markdown)
 
