@@ -336,7 +336,7 @@ APPROACHES = [
      "dated texts (reports, promotions, news) as past or known-future covariates"),
     ("Text neighbours", "`TextNeighbours`, then Darts' `LightGBMModel`",
      "what the products with the most similar descriptions sold, as covariates"),
-    ("New-product model", "`darts_llm.TextAnalogModel`",
+    ("New-product model", "`darts_llm.models.TextAnalogModel`",
      "products with no or a few weeks of sales"),
     ("LoRA fine-tuning", "`tune_encoder_on_demand(mode=\"lora\")`, or `encoder_finetuning=\"lora\"` (needs peft)",
      "texts whose meaning for sales the pretrained encoder misses; tunes the encoder on earlier launches' sales"),
@@ -386,13 +386,27 @@ def _cold_start(results: Path) -> Measured:
     weeks = cold_start_weeks(results)
     if weeks is None:
         return NOT_MEASURED + " (`benchmarks/cold_start.py` writes `benchmarks/results/cold_start.json`)"
+    rows = json.loads((results / "cold_start.json").read_text(encoding="utf-8"))
+    rows = rows.get("rows", {}) if isinstance(rows, dict) else {}
+    model, control = rows.get("TextAnalogModel"), rows.get("TextAnalogModel, shuffled text")
     out = []
     for k, w in weeks.items():
+        situation = f"{k} week{'' if k == 1 else 's'} of sales"
+        if model and str(k) in model:  # the new-product model itself against the best method without text
+            mine, base = model[str(k)], w["wape_no_text"]
+            shuffled = control.get(str(k)) if control else None
+            lift = 100 * (1 - mine / base)
+            kept_by_shuffle = shuffled is not None and shuffled <= mine
+            helps = lift >= 1.0 and not kept_by_shuffle
+            extra = f", shuffled {shuffled:.1f}" if shuffled is not None else ""
+            out.append((situation, f"TextAnalogModel {mine:.1f} vs {w['best_no_text']} {base:.1f}{extra}",
+                        Verdict(helps, f"{lift:+.1f}%" if helps else f"no clear gain, {lift:+.1f}%")))
+            continue
         interval = w["interval"]
         helps = interval[0] > 0 if interval else w["lift_pct"] > 0
         shown = f"lift {w['lift_pct']:+.1f}%" + (f" [{interval[0]:+.1f}%, {interval[1]:+.1f}%]" if interval else "")
         shuffled = f", shuffled {w['wape_shuffled']:.1f}" if w["wape_shuffled"] is not None else ""
-        out.append((f"{k} week{'' if k == 1 else 's'} of sales",
+        out.append((situation,
                     f"{w['best_text']} {w['wape_text']:.1f} vs {w['best_no_text']} {w['wape_no_text']:.1f}{shuffled}",
                     Verdict(helps, shown if helps else f"no clear gain, {shown}")))
     return out
