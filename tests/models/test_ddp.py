@@ -6,8 +6,8 @@ texts and rows, that every series was forecast, and that the checkpoint loaded i
 same values.
 
 ``ddp_spawn`` and ``ddp_fork`` (the same launcher, forked workers: seconds instead of a fresh interpreter per rank)
-run inside pytest. ``ddp`` re-executes the script for each extra rank, so that test runs this file as a script
-(``python tests/models/test_ddp.py ddp OUT_DIR ENCODER_DIR MODEL...``) in a subprocess.
+run inside pytest. ``ddp`` re-executes the script for each extra rank (or torchrun starts every rank), so those
+tests run this file as a script (``python tests/models/test_ddp.py ddp OUT_DIR ENCODER_DIR MODEL...``).
 """
 
 from __future__ import annotations
@@ -137,9 +137,11 @@ def test_text_models_train_on_two_processes_and_their_checkpoint_forecasts_the_s
 
 
 @pytest.mark.slow
-def test_frozen_and_lora_models_train_with_ddp_launched_as_a_script(tiny_bert_dir, tmp_path):
+@pytest.mark.parametrize("launcher", [[], ["-m", "torch.distributed.run", "--nproc_per_node=2"]],
+                         ids=["lightning-launches-rank-1", "torchrun"])
+def test_frozen_and_lora_models_train_with_ddp_launched_as_a_script(launcher, tiny_bert_dir, tmp_path):
     names = ["TextTiDEModel", "TextTiDEModel-lora"]
-    result = subprocess.run([sys.executable, __file__, "ddp", str(tmp_path), tiny_bert_dir, *names],
+    result = subprocess.run([sys.executable, *launcher, __file__, "ddp", str(tmp_path), tiny_bert_dir, *names],
                             capture_output=True, text=True, timeout=600, cwd=tmp_path,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert result.returncode == 0, result.stderr[-4000:]
@@ -147,7 +149,8 @@ def test_frozen_and_lora_models_train_with_ddp_launched_as_a_script(tiny_bert_di
         check_run(name, tmp_path, list(np.load(tmp_path / name / "forecasts.npy")))
 
 
-if __name__ == "__main__":  # every rank runs this: Lightning's "ddp" starts rank 1 as `python <this file> <args>`
+if __name__ == "__main__":  # every rank runs this: Lightning's "ddp" starts rank 1 as `python <this file> <args>`,
+    # torchrun starts both ranks
     import torch
 
     torch.set_num_threads(1)
