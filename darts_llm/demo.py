@@ -3,10 +3,10 @@
 1. **Established products** (the best sellers with a year of sales): ``TextTiDEModel`` with its default settings
    against its no-text twin ``TiDEModel`` and against itself with shuffled and with constant descriptions
    (:func:`darts_llm.compare_text`), backtested on the last weeks.
-2. **New products** (first sold in the four weeks before a forecast origin): a ``TextTiDEModel`` that accepts
-   short histories (``min_input_chunk_length=1``) forecasts their next weeks from the few weeks they have sold and
-   their description; the same model with shuffled and with constant descriptions, and the mean of the observed
-   weeks, are the controls.
+2. **New products** (first sold in the four weeks before a forecast origin, or in its week):
+   ``TextAnalogModel`` forecasts their next weeks from the launches of the products with the most similar
+   descriptions and from the weeks they have sold; its no-text twin ``LaunchCurveModel`` (the launch curve of all
+   earlier products) and the same model with shuffled descriptions are the controls.
 
 Every sentence the demo prints about the results is computed from the numbers in its tables.
 """
@@ -70,34 +70,45 @@ def demo_settings(quick: bool) -> dict:
     )
 
 
-def launch_forecasts(all_series, panel_size: int, origins, settings: dict, log, seed: int):
-    """Fit one short-history text model per text variant before the first origin; forecast the new products."""
-    from darts_llm.models import TextTiDEModel
+def launch_forecasts(all_series, origins, seed: int):
+    """New products at each origin, forecast by ``TextAnalogModel`` and by its no-text twin ``LaunchCurveModel``.
+
+    The products are those first sold in the ``LAUNCH_WEEKS`` weeks before an origin or in its week (0 to
+    ``LAUNCH_WEEKS`` weeks of sales); each model learns from every product's sales before the origin. Products
+    first sold in the first 8 weeks of the data are not taken as launches (they may predate the data).
+    """
+    import pandas as pd
+
+    from darts_llm.models import LaunchCurveModel, TextAnalogModel
 
     freq = all_series[0].freq
-    first = origins[0]
-    # what the model learns from: established products and the launches before the first origin
-    established = established_products(all_series, panel_size)
-    earlier = [s for s in all_series if s.start_time() < first - LAUNCH_WEEKS * freq and len(s) < 40]
-    cases = [(s, t) for t in origins for s in all_series
-             if t - LAUNCH_WEEKS * freq <= s.start_time() < t and s.end_time() >= t + (HORIZON - 1) * freq]
-    results = {}
-    for variant in ("real", "shuffled", "constant"):
-        texts = {id(s): r for s, r in zip(all_series, replace_static_text(all_series, "description", variant,
-                                                                           seed=seed))}
-        train = [log.transform(texts[id(s)]).drop_after(first) for s in established + earlier
-                 if s.start_time() < first]
-        # more series than the established panel: fewer epochs keep the demo short
-        model = TextTiDEModel(min_input_chunk_length=1, random_state=seed, **dict(settings, n_epochs=8))
-        model.fit(train)
-        history = [log.transform(texts[id(s)]).drop_after(t) for s, t in cases]
-        results[variant] = [log.inverse_transform(f) for f in model.predict(HORIZON, series=history)]
+    after = min(s.start_time() for s in all_series) + 7 * freq
+    texts = {variant: replace_static_text(all_series, "description", variant, seed=seed)
+             for variant in ("real", "shuffled")}
+    cases, results = [], {"real": [], "shuffled": [], "no text": []}
+    for origin in origins:
+        launched = [i for i, s in enumerate(all_series)
+                    if origin - LAUNCH_WEEKS * freq <= s.start_time() <= origin and s.end_time() >= origin + (HORIZON - 1) * freq]
+        if not launched:
+            continue
+        known = [i for i, s in enumerate(all_series) if s.start_time() < origin]
+        models = {"real": TextAnalogModel(text_cols="description", launches_after=after),
+                  "shuffled": TextAnalogModel(text_cols="description", launches_after=after),
+                  "no text": LaunchCurveModel(launches_after=after)}
+        for variant, model in models.items():
+            series = texts["real" if variant == "no text" else variant]
+            model.fit([series[i].drop_after(origin) for i in known])
+            history = [series[i].drop_after(origin) for i in launched if series[i].start_time() < origin]
+            new = [series[i].static_covariates for i in launched if series[i].start_time() == origin]
+            forecasts = model.predict(HORIZON, series=history) if history else []
+            if new:
+                forecasts += model.predict_new_products(pd.concat(new, ignore_index=True), HORIZON, start=origin)
+            results[variant] += forecasts
+        order = ([i for i in launched if all_series[i].start_time() < origin]
+                 + [i for i in launched if all_series[i].start_time() == origin])
+        cases += [(all_series[i], origin) for i in order]
     actual = [s for s, _ in cases]
-    mean_of_observed = [
-        f.with_values(np.full_like(f.values(), np.nanmean(s.drop_after(t).values()))) for (s, t), f in
-        zip(cases, results["real"])
-    ]
-    return cases, actual, results, mean_of_observed
+    return cases, actual, results
 
 
 def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: bool = False) -> int:
@@ -158,18 +169,17 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
     # 2. new products
     end = max(s.end_time() for s in all_series)
     origins = [end - (k * HORIZON + HORIZON - 1) * freq for k in (2, 1, 0)]
-    print(f"\n2. New products: first sold in the {LAUNCH_WEEKS} weeks before each of the origins "
-          f"{[o.date().isoformat() for o in origins]}, {HORIZON}-week forecasts from 1-{LAUNCH_WEEKS} weeks of sales ...")
-    cases, actual, results, baseline = launch_forecasts(all_series, panel_size, origins, settings, log, seeds[0])
+    print(f"\n2. New products: first sold in the {LAUNCH_WEEKS} weeks before or in the week of each of the origins "
+          f"{[o.date().isoformat() for o in origins]}, {HORIZON}-week forecasts from 0-{LAUNCH_WEEKS} weeks of sales ...")
+    cases, actual, results = launch_forecasts(all_series, origins, seeds[0])
     if not cases:
         launches_md = launches_text = "No product was launched in those weeks."
         print(launches_md)
     else:
         rows = [{"forecast": name, "WAPE %": pooled_wape(actual, preds)} for name, preds in (
-            ("TextTiDE, real descriptions", results["real"]),
-            ("TextTiDE, shuffled descriptions", results["shuffled"]),
-            ("TextTiDE, constant description", results["constant"]),
-            ("mean of the observed weeks", baseline),
+            ("TextAnalogModel, real descriptions", results["real"]),
+            ("TextAnalogModel, shuffled descriptions", results["shuffled"]),
+            ("LaunchCurveModel (no text)", results["no text"]),
         )]
         launches_md = markdown_table(rows)
         launches_text = _launch_sentence(rows, len(cases))
@@ -177,8 +187,9 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
         _plot_launches(cases, results, out / "launches.png", plt)
 
     (out / "comparison.md").write_text(
-        f"Data: {source}\n\n## Established products\n\n{established_md}\n\n{established_text}\n\n"
-        f"## New products\n\n{launches_md}\n\n{launches_text}\n"
+        f"Data: {source}\n\n## Established products: TextTiDEModel (default settings) against TiDEModel\n\n"
+        f"{established_md}\n\n{established_text}\n\n"
+        f"## New products: TextAnalogModel against LaunchCurveModel\n\n{launches_md}\n\n{launches_text}\n"
     )
     print(f"\nPlots: {(out / 'established.png').resolve()}, {(out / 'launches.png').resolve()}")
     print(f"Table: {(out / 'comparison.md').resolve()}\nDone in {time.perf_counter() - started:.0f} s.")
@@ -188,8 +199,8 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
 def _launch_sentence(rows: list[dict], n_cases: int) -> str:
     """What the new-product table says, computed from it."""
     wape = {r["forecast"]: r["WAPE %"] for r in rows}
-    real = wape.pop("TextTiDE, real descriptions")
-    shuffled = wape.pop("TextTiDE, shuffled descriptions")
+    real = wape.pop("TextAnalogModel, real descriptions")
+    shuffled = wape.pop("TextAnalogModel, shuffled descriptions")
     best_name = min(wape, key=wape.get)  # the best forecast without any description information
     best = wape[best_name]
     head = f"On {n_cases} new-product forecasts, the real descriptions give {real:.1f}% WAPE"
@@ -212,8 +223,8 @@ def _plot_launches(cases, results, path: Path, plt) -> None:
     for ax, i in zip(axes.flat, picks):
         series, origin = cases[i]
         series.plot(ax=ax, label="actual", color="black", lw=1.2)
-        results["real"][i].plot(ax=ax, label="with its description", color="tab:blue", lw=1.5)
-        results["constant"][i].plot(ax=ax, label="constant description", color="tab:gray", lw=1.5)
+        results["real"][i].plot(ax=ax, label="TextAnalogModel (its description)", color="tab:blue", lw=1.5)
+        results["no text"][i].plot(ax=ax, label="LaunchCurveModel (no text)", color="tab:gray", lw=1.5)
         ax.axvline(origin, color="tab:red", lw=0.8, ls="--")
         ax.set_title(series.static_covariates["description"].iloc[0][:45], fontsize=10)
         ax.set_xlabel("")

@@ -52,7 +52,7 @@ def test_demo_runs_on_the_synthetic_catalog(tmp_path, monkeypatch):
     assert main(["demo", "--quick", "--output", str(tmp_path / "demo")]) == 0
     assert (tmp_path / "demo" / "established.png").stat().st_size > 10_000
     report = (tmp_path / "demo" / "comparison.md").read_text()
-    assert "TextTiDE" in report and "shuffled" in report and "no text" in report
+    assert "TextTiDE" in report and "shuffled" in report and "no text" in report and "TextAnalogModel" in report
 
 
 def test_version_matches_the_distribution(capsys):
