@@ -22,6 +22,8 @@ Every method is what a user can call:
 - Darts' ``LightGBMModel`` (L1) and ``TiDEModel`` trained on earlier launches' first 12 weeks (zero-padded 4 weeks
   before the launch), with the launch age as future covariates, and: nothing more (no text); the analog curve of
   ``TextAnalogModel.launch_covariates`` (text); the text-neighbour demand of ``TextNeighbours`` (LightGBM, text).
+- ``TextTiDEModel`` with its text defaults and ``min_input_chunk_length=1``, trained on every product's weeks before
+  T; its twin reads one constant description (the same network without text information).
 - The mean of the observed weeks.
 
 Every text row has its control: the same method with shuffled descriptions (the encoder and all else unchanged).
@@ -59,11 +61,13 @@ ROWS = {
     "mean of observed weeks": (False, None),
     "LightGBM, no text": (False, None),
     "TiDE, no text": (False, None),
+    "TextTiDE, constant text": (False, None),
     "TextAnalogModel": (True, "TextAnalogModel, shuffled text"),
     "TextAnalogModel, LoRA-tuned encoder": (True, "TextAnalogModel, LoRA-tuned encoder, shuffled text"),
     "LightGBM + analog curve": (True, "LightGBM + analog curve, shuffled text"),
     "LightGBM + text neighbours": (True, "LightGBM + text neighbours, shuffled text"),
     "TiDE + analog curve": (True, "TiDE + analog curve, shuffled text"),
+    "TextTiDE": (True, "TextTiDE, shuffled text"),
 }
 CONTROLS = {control for _, control in ROWS.values() if control}
 
@@ -185,6 +189,58 @@ def make_model(kind: str, seed: int, past: bool):
     )
 
 
+def text_model_forecasts(panel, origin, tests, seeds, texts, epochs=6, n_established=1000) -> list[dict[int, np.ndarray]]:
+    """Per seed, ``{k: forecasts}`` of ``TextTiDEModel`` (its text defaults) trained on the panel cut at ``origin``.
+
+    Every launch's weeks before the origin and (for speed) ``n_established`` of the products on sale when the data
+    begin; ``log1p`` target through Darts' ``InvertibleMapper``; ``min_input_chunk_length=1`` with history dropout,
+    so that products with 0 weeks of sales are forecast by ``predict_new_products`` and the others by ``predict``.
+    Static covariates: the description, the log price, and whether the product was on sale when the data begin.
+    """
+    import torch
+    from darts.dataprocessing.transformers import InvertibleMapper
+
+    from darts_llm.models import TextTiDEModel
+
+    origin_time = panel.times[origin]
+    mapper = InvertibleMapper(np.log1p, np.expm1, name="log1p")
+    known = [i for i, s in enumerate(panel.series) if s.start_time() < origin_time and origin - panel.launch[i] > HORIZON]
+    established = [i for i in known if panel.censored[i]]
+    if len(established) > n_established:
+        established = np.random.default_rng(origin).choice(established, n_established, replace=False).tolist()
+    chosen = set(established)
+    train_ids = [i for i in known if not panel.censored[i] or i in chosen]
+
+    def static(i):
+        return pd.DataFrame({"description": [texts[i]], "log_price": [float(np.log(panel.price[i] + 1e-3))],
+                             "established": [float(panel.censored[i])]})
+
+    def history(i):
+        return mapper.transform(panel.series[i].drop_after(origin_time).with_static_covariates(static(i)))
+
+    train = [history(i) for i in train_ids]
+    runs = []
+    for seed in seeds:
+        model = TextTiDEModel(
+            input_chunk_length=8, output_chunk_length=HORIZON, min_input_chunk_length=1, hidden_size=64,
+            decoder_output_dim=8, temporal_decoder_hidden=16, dropout=0.1, loss_fn=torch.nn.L1Loss(),
+            optimizer_kwargs={"lr": 3e-3}, batch_size=256, n_epochs=epochs, random_state=seed,
+            pl_trainer_kwargs={"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
+                               "logger": False},
+        )
+        model.fit(train)
+        out = {}
+        for k, test in tests.items():
+            if k == 0:
+                frame = pd.concat([static(p) for p in test], ignore_index=True)
+                fc = model.predict_new_products(frame, start=origin_time, n=HORIZON)
+            else:
+                fc = model.predict(HORIZON, series=[history(p) for p in test])
+            out[k] = np.stack([np.maximum(mapper.inverse_transform(f).values()[:, 0], 0.0) for f in fc])
+        runs.append(out)
+    return runs
+
+
 # ------------------------------------------------------------------------------------------ demand-tuned encoder
 def tuned_encoder(panel: Panel, first_origin: int, where: str, epochs: int) -> tuple[str | None, dict]:
     """An encoder fine-tuned (LoRA) on the launches whose first 8 weeks end before ``first_origin``."""
@@ -292,6 +348,7 @@ def main() -> int:
     parser.add_argument("--tuned", default="auto", help="'auto' (tune with LoRA), a tuned encoder folder, or 'none'")
     parser.add_argument("--tune-epochs", type=int, default=4)
     parser.add_argument("--no-tide", action="store_true", help="leave out the TiDE rows")
+    parser.add_argument("--no-text-model", action="store_true", help="leave out the TextTiDE rows")
     args = parser.parse_args()
 
     import torch
@@ -357,6 +414,10 @@ def main() -> int:
             suffix = "" if mode == "real" else ", shuffled text"
             record(f"LightGBM + text neighbours{suffix}",
                    global_forecasts("lightgbm", panel, train, tests, origin, seeds, demand=demand_at(panel, texts, origin)))
+        if not args.no_text_model:
+            for name, mode in (("TextTiDE", "real"), ("TextTiDE, constant text", "constant"),
+                               ("TextTiDE, shuffled text", "shuffled")):
+                record(name, text_model_forecasts(panel, origin, tests, seeds, panel.texts[mode]))
         print(f"origin {panel.times[origin].date()} done ({time.perf_counter() - t0:.0f} s)", flush=True)
 
     actual = {k: np.concatenate(v) for k, v in actual.items() if v}
@@ -374,9 +435,9 @@ def main() -> int:
         f"## Cold start on Online Retail (`benchmarks/cold_start.py{' --validation' if args.validation else ''}`)\n\n"
         f"New products forecast {HORIZON} weeks ahead from 0, 1, 2 or 4 weeks of their own sales, at {len(origins)} "
         f"weekly {which} origins ({panel.times[origins[0]].date()} .. {panel.times[origins[-1]].date()}), learning "
-        "from earlier sales only. WAPE % pooled over products, weeks and origins (lower is better); LightGBM and "
-        f"TiDE rows are mean ± std over {len(seeds)} seed(s), the launch models are deterministic. *text*: the method "
-        "reads the descriptions; *control*: the same method with shuffled descriptions." + tuning_clause
+        "from earlier sales only. WAPE % pooled over products, weeks and origins (lower is better); LightGBM, TiDE "
+        f"and TextTiDE rows are mean ± std over {len(seeds)} seed(s), the launch models are deterministic. *text*: "
+        "the method reads the descriptions; *control*: the same method with shuffled descriptions." + tuning_clause
         + f" {machine()}. Wall time {time.perf_counter() - started:.0f} s.\n\n"
         + table(rows)
         + "\n\nBest method with text against the best without text (controls excluded); the interval is a 90% "
