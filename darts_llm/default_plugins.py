@@ -48,6 +48,8 @@ BUILTIN_MODELS = (
     "darts_llm.models.text_tft_model:TextTFTModel",
     "darts_llm.models.text_tsmixer_model:TextTSMixerModel",
     "darts_llm.models.text_block_rnn_model:TextBlockRNNModel",
+    "darts_llm.models.text_analog_model:TextAnalogModel",
+    "darts_llm.models.launch_curve_model:LaunchCurveModel",
 )
 
 
