@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 import warnings
@@ -254,10 +255,12 @@ def tuned_encoder(panel: Panel, first_origin: int, where: str, epochs: int) -> t
     curves = np.log1p(np.nan_to_num(np.stack([panel.values[p, panel.launch[p] : panel.launch[p] + LEVEL_WEEKS]
                                               for p in done])))
     folder = RESULTS / "cache" / f"demand_tuned_lora_{panel.times[first_origin].date()}"
+    shutil.rmtree(folder, ignore_errors=True)  # this script's own folder: tuned again on every run
     started = time.perf_counter()
     result = tune_encoder_on_demand([panel.texts["real"][p] for p in done], curves, folder, mode="lora",
                                     epochs=epochs, random_state=0)
-    info = {"launches": len(done), "epochs": epochs, "seconds": round(time.perf_counter() - started, 1)}
+    info = {"launches": len(done), "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
+            "best_epoch": int(json.loads((folder / "demand_tuning.json").read_text())["best_epoch"])}
     return str(getattr(result, "path", folder)), info
 
 
@@ -428,8 +431,8 @@ def main() -> int:
     rows, lifts, summary = summarise(results, actual, products, counts)
     which = "validation" if args.validation else "test"
     tuning_clause = (f" The LoRA-tuned encoder: all-MiniLM-L6-v2 tuned by `tune_encoder_on_demand` on {tuning['launches']} "
-                     f"launches completed before the first origin ({tuning['epochs']} epochs at most, "
-                     f"{tuning['seconds']:.0f} s on this CPU; a frozen model needs no such step)."
+                     f"launches completed before the first origin ({tuning['epochs']} epochs at most, best epoch "
+                     f"{tuning['best_epoch']}, {tuning['seconds']:.0f} s on this CPU; a frozen model needs no such step)."
                      if tuning.get("launches") else "")
     markdown = (
         f"## Cold start on Online Retail (`benchmarks/cold_start.py{' --validation' if args.validation else ''}`)\n\n"
