@@ -155,9 +155,11 @@ class _EncodeActor:
         found = encoder.encoder_id  # settles the model files on this node
         if found != encoder_id:
             raise RuntimeError(
-                f"The encoder resolves to {found!r} on this Ray worker but to {encoder_id!r} on the driver; the "
-                f"nodes have different model files. Install the same model (or package version) on every node, "
-                f"or pass a model folder on a shared file system."
+                f"The encoder resolves to {found!r} on this Ray worker but to {encoder_id!r} on the driver, so its "
+                f"vectors would be cached under a key the driver's models never ask for. Either the nodes have "
+                f"different model files (install the same model or package version everywhere, or use a model "
+                f"folder on a shared file system), or a half-precision `dtype` applies on the worker's GPU but not "
+                f"on the driver's CPU (keep float32, the default, or run the driver on a GPU node)."
             )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
