@@ -233,7 +233,7 @@ def encode_catalogue_ray(
     num_cpus_per_worker
         CPUs each actor reserves; the encoder runs on that many torch threads.
     num_gpus_per_worker
-        GPUs each actor reserves. ``None``: 1 when the cluster has a GPU, else 0.
+        GPUs each actor reserves (``0.5`` puts two actors on a GPU). ``None``: 1 when the cluster has a GPU, else 0.
     batch_size
         Texts per forward pass of the encoder.
     rows_per_task
@@ -255,7 +255,10 @@ def encode_catalogue_ray(
     Raises
     ------
     ValueError
-        When ``source`` has no rows, lacks ``text_col``, or an argument is out of range.
+        When ``source`` has no rows, lacks ``text_col`` or has an unknown file format, the cache directory cannot
+        be written, or an argument is out of range.
+    FileNotFoundError
+        When a local ``source`` file does not exist.
     darts_llm.EncoderLoadError
         When ``encoder`` cannot be resolved (before Ray starts).
     """
@@ -291,8 +294,8 @@ def encode_catalogue_ray(
             start = time.perf_counter()
             if todo:
                 workers, gpus = _pool_size(ray, num_workers, num_cpus_per_worker, num_gpus_per_worker)
-                encode_seconds = _encode_on_cluster(ray, todo, text_encoder, encoder_id, resolved_cache, workers, gpus,
-                                   num_cpus_per_worker, batch_size, rows_per_task, shard_size)
+                encode_seconds = _encode_on_cluster(ray, todo, text_encoder, encoder_id, resolved_cache, workers,
+                                                    gpus, num_cpus_per_worker, batch_size, rows_per_task, shard_size)
             seconds = time.perf_counter() - start
     finally:
         if started_here:
