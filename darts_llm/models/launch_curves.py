@@ -40,14 +40,15 @@ def time_grid(start, freq, periods: int) -> np.ndarray:
     """``periods`` times from ``start`` on ``freq``, as int64 (nanoseconds for timestamps, the values for ranges)."""
     if isinstance(freq, int | np.integer):
         return int(start) + int(freq) * np.arange(periods, dtype=np.int64)
-    return pd.date_range(pd.Timestamp(start), periods=periods, freq=freq).asi8
+    # nanoseconds whatever the index's resolution (pandas 3 may build microsecond indexes), as ``time_value``
+    return pd.date_range(pd.Timestamp(start), periods=periods, freq=freq).as_unit("ns").asi8
 
 
 def time_value(t) -> int:
-    """A time of a series' index as int64, comparable with :func:`time_grid`."""
+    """A time of a series' index as int64 nanoseconds (its value for integer indexes), comparable with :func:`time_grid`."""
     if isinstance(t, int | np.integer):
         return int(t)
-    return pd.Timestamp(t).value
+    return pd.Timestamp(t).as_unit("ns").value
 
 
 @dataclass(frozen=True)

@@ -281,7 +281,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
                 raise_log(ValueError(f"`launches_after` must be an integer for series with a range index, got {bound!r}."))
             return int(bound)
         try:
-            return pd.Timestamp(bound).value
+            return time_value(pd.Timestamp(bound))
         except (TypeError, ValueError):
             raise_log(ValueError(f"`launches_after` must be a timestamp (or None), got {bound!r}."))
 
