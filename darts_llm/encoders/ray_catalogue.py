@@ -335,7 +335,10 @@ def _encode_on_cluster(ray, texts, encoder, encoder_id, cache, workers, gpus, cp
     from ray.data import ActorPoolStrategy
 
     blocks = max(workers, math.ceil(len(texts) / rows_per_task))
-    dataset = ray.data.from_pandas(pd.DataFrame({"text": texts}), override_num_blocks=blocks)
+    # split here: Ray's own split (``override_num_blocks``) turns DataFrames into arrays under pandas 3
+    edges = np.linspace(0, len(texts), min(blocks, len(texts)) + 1).astype(int)
+    frame = pd.DataFrame({"text": texts})
+    dataset = ray.data.from_pandas([frame.iloc[a:b] for a, b in zip(edges[:-1], edges[1:]) if b > a])
     encoded = dataset.map_batches(
         _EncodeActor,
         fn_constructor_kwargs={"encoder": encoder, "encoder_id": encoder_id, "batch_size": batch_size,
