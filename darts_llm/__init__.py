@@ -27,6 +27,7 @@ _EXPORTS = {
     "compare_text": "darts_llm.evaluation",
     "default_cache": "darts_llm.cache",
     "describe_comparison": "darts_llm.evaluation",
+    "encode_catalogue_ray": "darts_llm.encoders",
     "get_encoder": "darts_llm.registry",
     "get_model_class": "darts_llm.registry",
     "hookimpl": "darts_llm.hookspecs",
