@@ -224,6 +224,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
                     )
                 )
         series = self._as_list(series, "series")
+        self._columns = ()  # a new fit reads the columns of its own series
         freqs = {str(s.freq) for s in series}
         if len(freqs) > 1:
             raise_log(ValueError(f"All series must share one frequency; got {sorted(freqs)}."))

@@ -187,3 +187,11 @@ def test_analogs_are_the_similar_earlier_launches_known_before_the_forecast(mode
     for launch, curve in zip(frame["launch"], frame["curve"]):
         ages_known = np.flatnonzero(np.isfinite(curve))
         assert launch + ages_known.max() * TIMES.freq < start  # nothing at or after the forecast start
+
+
+def test_a_second_fit_reads_its_own_columns(model_kwargs):
+    model = TextAnalogModel(**model_kwargs).fit(catalogue())
+    without_price = [s.with_static_covariates(s.static_covariates[["description"]]) for s in catalogue(seed=1)]
+    model.fit(without_price)
+    (forecast,) = model.predict_new_products(pd.DataFrame({"description": [list(GROUPS)[0]]}), 2, start=TIMES[-2])
+    assert len(forecast) == 2
