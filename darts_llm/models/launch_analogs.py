@@ -13,7 +13,12 @@ __all__ = ["LaunchAnalogsMixin"]
 
 class LaunchAnalogsMixin:
     """The analog side of :class:`~darts_llm.models.launch_model.LaunchForecastingModel` (its ``_library``,
-    ``_launch_rows``, ``n_analogs`` and ``temperature``)."""
+    ``_launch_rows``, ``_training_static``, ``n_analogs`` and ``temperature``)."""
+
+    def _training_similarity(self, rows: np.ndarray) -> np.ndarray:
+        """Similarities of the training products ``rows`` to all training products (subclasses may reuse what
+        their fit computed instead of reading the static covariates again)."""
+        return self._similarity(self._training_static.iloc[rows])
 
     def _weights(self, similarity: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         """Weights of the ``n_analogs`` most similar eligible launches (ties at the boundary included)."""
@@ -35,7 +40,7 @@ class LaunchAnalogsMixin:
         rows = np.flatnonzero(np.isfinite(levels))
         if len(rows) > limit:
             rows = np.sort(np.random.default_rng(0).choice(rows, limit, replace=False))
-        similarity = self._similarity(self._library_static.iloc[rows])[:, self._launch_rows]
+        similarity = self._training_similarity(self._launch_rows[rows])[:, self._launch_rows]
         out = np.full(len(levels), np.nan)
         eligible = np.isfinite(levels)
         for row, sims in zip(rows, similarity):

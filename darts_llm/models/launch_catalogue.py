@@ -54,13 +54,17 @@ class LaunchCatalogueMixin:
         freq = self._freq
         if isinstance(freq, int | np.integer):
             if not isinstance(start, int | np.integer):
-                raise_log(ValueError(f"The launch of product {row} must be an integer step, got {start!r}."))
+                raise_log(ValueError(f"The launch of product {row} (`start` or the `launch_col` value) must be an "
+                                     f"integer step like the training series' index, got {start!r}."))
             index = pd.RangeIndex(int(start) - int(freq), int(start), int(freq))
         else:
             try:
                 first = pd.Timestamp(start)
             except (TypeError, ValueError):
-                raise_log(ValueError(f"The launch of product {row} must be a date, got {start!r}."))
+                first = pd.NaT
+            if pd.isna(first):
+                raise_log(ValueError(f"The launch of product {row} (`start` or the `launch_col` value) must be a "
+                                     f"date, got {start!r}."))
             index = pd.date_range(end=first - freq, periods=1, freq=freq)
             if index[-1] + freq != first:
                 raise_log(
@@ -142,6 +146,8 @@ class LaunchCatalogueMixin:
         ``launched`` (0 before the first sale, 1 from it; a product not sold yet launches at the step after the
         series) and ``age`` (``log1p`` of the age, scaled to 1 at ``max_age``). Everything is computed from what is
         known before the step after each series' end, so the covariates never look ahead of a forecast made there.
+        Training windows of another model read the curve as known at their series' end, not at each window's
+        start: cut the training series where their forecasts would be made to keep training and prediction alike.
 
         Parameters
         ----------

@@ -17,14 +17,14 @@ import numpy as np
 from darts import TimeSeries
 from darts.utils.serialization import add_safe_globals
 
-from darts_llm.models.launch_curves import time_value
+from darts_llm.models.launch_curves import launch_of, time_value
 
 __all__ = ["DemandContext"]
 
 
 @dataclass
 class DemandContext:
-    """Every training product's ``log1p`` sales on one grid of int64 times (NaN before its first record).
+    """Every training product's ``log1p`` sales on one grid of int64 times (NaN before its first sale).
 
     Attributes
     ----------
@@ -47,7 +47,11 @@ class DemandContext:
         values = np.full((len(series), len(grid)), np.nan)
         for row, (s, times) in enumerate(zip(series, stamps)):
             sales = s.values(copy=False)[:, 0].astype(np.float64)
-            values[row, np.searchsorted(grid, times)] = np.log1p(np.clip(sales, 0.0, None))
+            logged = np.log1p(np.clip(sales, 0.0, None))
+            first = launch_of(s).position
+            # before its first sale a product is not on sale (zero padding, products not launched yet)
+            logged[: len(logged) if first is None else first] = np.nan
+            values[row, np.searchsorted(grid, times)] = logged
         return cls(grid, values, window)
 
     def _recent(self, cutoff: int) -> np.ndarray:

@@ -99,7 +99,11 @@ class LaunchCurveModel(LaunchForecastingModel):
     def _scale_inputs(self, static: pd.DataFrame) -> list[np.ndarray]:
         if not self._numeric_cols:
             return []
-        return [signed_log(static[self._numeric_cols].astype(float).to_numpy())]
+        numbers = static[self._numeric_cols].astype(float).to_numpy()
+        bad = [c for c, missing in zip(self._numeric_cols, np.isnan(numbers).any(0)) if missing]
+        if bad:
+            raise_log(ValueError(f"The numeric static covariates {bad} have missing values; fill them first."))
+        return [signed_log(numbers)]
 
 
 add_safe_globals([LaunchCurveModel])

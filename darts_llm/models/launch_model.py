@@ -7,8 +7,10 @@ For a product at age ``k`` (``k`` steps since its first sale; 0 before it) and a
 1. **Analogs**: the ``n_analogs`` earlier launches most similar to the product (by text for
    :class:`~darts_llm.models.TextAnalogModel`, by a category or a price for
    :class:`~darts_llm.models.LaunchCurveModel`), among those whose first ``level_ages`` steps lie before the
-   forecast's first step. Only steps before that time are read, so forecasts never look ahead, also in
-   ``historical_forecasts``.
+   forecast's first step. Only steps before that time are read: the analog curves never look ahead, also in
+   ``historical_forecasts(retrain=False)``. The scale's regression and the week noise are fitted on the whole
+   training series, so a backtest free of look-ahead fits the model at each origin on the sales before it (as
+   ``benchmarks/cold_start.py`` and the demo do).
 2. **Shape**: the analogs' mean curve relative to their own level, at ages ``k .. k+n-1``.
 3. **Scale** (the product's level): a prior from the analogs' levels (``scale="analogs"``) or from a ridge
    regression (``scale="ridge"``) on the analogs' level, the demand context before the launch (the shop's and
@@ -83,6 +85,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         self._library: LaunchLibrary | None = None
         self._library_static: pd.DataFrame | None = None
         self._launch_rows: np.ndarray | None = None
+        self._training_static: pd.DataFrame | None = None
         self._context: DemandContext | None = None
         self._fallback_level: float | None = None
         self._prior: LevelPrior | None = None
@@ -162,7 +165,8 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
             raise_log(
                 ValueError(
                     f"The static covariates of `{where}` lack {missing}; {type(self).__name__} was fitted with the "
-                    f"columns {list(self._columns)}. Attach them to every series."
+                    f"columns {list(self._columns)}. Attach them to every series "
+                    f"(`series.with_static_covariates(...)`)."
                 )
             )
 
@@ -185,15 +189,8 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         rows = []
         for i, s in enumerate(series):
             static = s.static_covariates
-            if static is None:
-                raise_log(
-                    ValueError(
-                        f"{where}[{i}] has no static covariates; {type(self).__name__} reads the product's "
-                        f"static covariates (e.g. its description and price). Attach them with "
-                        f"`series.with_static_covariates(...)` or `TimeSeries.from_group_dataframe(static_cols=...)`."
-                    )
-                )
-            rows.append(static.iloc[[0]])
+            # no static covariates: an empty row (a model that reads columns names the missing ones)
+            rows.append(pd.DataFrame(index=[0]) if static is None else static.iloc[[0]])
         frame = pd.concat(rows, ignore_index=True)
         self._check_static(frame, where)
         return frame
@@ -227,7 +224,8 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         self._columns = ()  # a new fit reads the columns of its own series
         freqs = {str(s.freq) for s in series}
         if len(freqs) > 1:
-            raise_log(ValueError(f"All series must share one frequency; got {sorted(freqs)}."))
+            raise_log(ValueError(f"All series must share one frequency; got {sorted(freqs)}. Resample them to one "
+                                 f"(e.g. weekly with `TimeSeries.resample`) before `fit()`."))
         earliest = min(time_value(s.start_time()) for s in series)
         after = earliest if self.launches_after is None else self._launch_bound(series[0])
         launches, rows = [], []
@@ -261,13 +259,14 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         self._columns = tuple(self._used_columns())
         self._launch_rows = np.asarray(rows)
         self._library, self._library_static = library, everything.iloc[rows].reset_index(drop=True)
+        self._training_static = everything
         self._week_noise = library.week_noise()
         features = None
         self._fallback_level = None
         if self.scale == "ridge":
             self._context = DemandContext.from_series(series, window=self.level_ages // 2 or 1)
             launch_times = pd.Index([s.time_index[launch.position] for s, launch in launches])
-            features = self._features(self._library_static, launch_times)
+            features = self._features(self._library_static, launch_times, self._training_similarity(self._launch_rows))
         self._prior = LevelPrior.fit(
             levels,
             features,

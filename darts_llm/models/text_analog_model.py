@@ -44,7 +44,8 @@ class TextAnalogModel(LaunchForecastingModel):
         product's first observed steps as they arrive (see
         :mod:`darts_llm.models.launch_model`). It forecasts products with any history, including none
         (:meth:`predict_new_products` for a catalogue of upcoming products), gives samples for quantiles, works in
-        ``historical_forecasts(retrain=False)`` without look-ahead in the analog curves, saves and loads like any
+        ``historical_forecasts(retrain=False)`` without look-ahead in the analog curves (the scale is fitted on the
+        whole training series: refit at each origin for a backtest), saves and loads like any
         Darts model, and exposes its analog curve as future covariates for other models
         (:meth:`launch_covariates`).
 
@@ -107,6 +108,7 @@ class TextAnalogModel(LaunchForecastingModel):
         self._text_cols: list[str] = []
         self._numeric_cols: list[str] = []
         self._embeddings: np.ndarray | None = None
+        self._encoder_id: str | None = None
 
     # ------------------------------------------------------------------------------------------ text
     @property
@@ -153,12 +155,24 @@ class TextAnalogModel(LaunchForecastingModel):
             c for c in static.columns if c not in self._text_cols and pd.api.types.is_numeric_dtype(static[c])
         ]
         self._embeddings = self._embed(static)
+        self._encoder_id = self.encoder.encoder_id
 
     def _used_columns(self) -> list[str]:
         return [*self._text_cols, *self._numeric_cols]
 
     def _similarity(self, static: pd.DataFrame) -> np.ndarray:
+        if self.encoder.encoder_id != self._encoder_id:
+            raise_log(
+                ValueError(
+                    f"The text encoder now resolves to {self.encoder.encoder_id!r}, but this TextAnalogModel was "
+                    f"fitted with {self._encoder_id!r} (its stored embeddings come from that one). Give "
+                    f"`text_encoder` the encoder it was fitted with, or fit the model again."
+                )
+            )
         return self._embed(static) @ self._embeddings.T
+
+    def _training_similarity(self, rows: np.ndarray) -> np.ndarray:
+        return self._embeddings[rows] @ self._embeddings.T  # the fit's own embeddings: nothing encoded again
 
     def _scale_inputs(self, static: pd.DataFrame) -> list[np.ndarray]:
         # The text reaches the scale through the analogs' level and the text neighbours' recent sales; the raw

@@ -152,7 +152,7 @@ def test_launch_covariates_feed_another_darts_model(model_kwargs):
         (lambda m, s: m.predict(2, series=s[0]), "must be fitted"),
         (lambda m, s: m.fit(s, future_covariates=s), "does not use `future_covariates`"),
         (lambda m, s: m.fit([s[0].stack(s[0])]), "univariate"),
-        (lambda m, s: m.fit([x.with_static_covariates(None) for x in s]), "no static covariates"),
+        (lambda m, s: m.fit([x.with_static_covariates(None) for x in s]), "no string static covariate"),
         (lambda m, s: m.fit(s[:1]), "launch"),
     ],
 )
@@ -195,3 +195,25 @@ def test_a_second_fit_reads_its_own_columns(model_kwargs):
     model.fit(without_price)
     (forecast,) = model.predict_new_products(pd.DataFrame({"description": [list(GROUPS)[0]]}), 2, start=TIMES[-2])
     assert len(forecast) == 2
+
+
+def test_launch_curve_model_without_static_covariates_and_with_a_missing_price():
+    plain = [s.with_static_covariates(None) for s in catalogue()]
+    (forecast,) = LaunchCurveModel().fit(plain).predict(2, series=[plain[-1][:2]])
+    assert len(forecast) == 2 and np.isfinite(forecast.values()).all()
+    model = LaunchCurveModel(scale="ridge").fit(catalogue())
+    with pytest.raises(ValueError, match=r"\['price'\] have missing values"):
+        model.predict_new_products(pd.DataFrame({"price": [np.nan], "description": ["x"]}), 2, start=TIMES[-2])
+    with pytest.raises(ValueError, match="`launch_col` value"):
+        model.predict_new_products(pd.DataFrame({"price": [1.0], "launch": [pd.NaT]}), 2, launch_col="launch")
+
+
+def test_zero_padding_before_a_launch_changes_nothing(model_kwargs):
+    """Weeks of zeros before the first sale (a padded panel) are not sales: the same forecasts as without them."""
+    series = catalogue()
+    padded = [s.prepend_values(np.zeros(2, dtype=np.float32)) if s.start_time() > TIMES[3] else s for s in series]
+    query = products(list(GROUPS), TIMES[-3])
+    a = TextAnalogModel(**model_kwargs).fit(series).predict_new_products(query, 3, start=TIMES[-3])
+    b = TextAnalogModel(**model_kwargs).fit(padded).predict_new_products(query, 3, start=TIMES[-3])
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.values(), y.values(), rtol=1e-5)
