@@ -178,6 +178,11 @@ class EmbeddingCache:
                 self._remember(entry, vector)
         return vector
 
+    def missing(self, encoder_id: str, texts: Sequence[str], dim: int) -> list[str]:
+        """The ``texts`` that have no embedding for ``encoder_id`` yet (each shard on disk read at most once)."""
+        texts = list(texts)
+        return [t for t, vector in zip(texts, self._get_many(encoder_id, texts, dim)) if vector is None]
+
     def _get_many(self, encoder_id: str, texts: list[str], dim: int) -> list[np.ndarray | None]:
         """:meth:`get` for many texts, reading each shard on disk at most once (grouped by shard)."""
         keys = [text_key(t) for t in texts]

@@ -277,19 +277,21 @@ def encode_catalogue_ray(
     ray = _require_ray()
     # a table or list is checked (columns, rows) before any Ray process starts
     read_first = is_in_memory(source)
+    todo = None
     if read_first:
         n_rows, distinct = distinct_texts(source, text_col)
+        todo = resolved_cache.missing(encoder_id, distinct, text_encoder.dim)
     elif isinstance(source, (str, os.PathLike)):
         check_file(source, text_col)
-    started_here = not ray.is_initialized()
+    started_here = not ray.is_initialized() and todo != []  # nothing to encode: no cluster to start
     if started_here:
         ray.init(address=address, include_dashboard=False, log_to_driver=show_progress)
     try:
         with _ray_data_output(show_progress):
             if not read_first:
                 n_rows, distinct = distinct_texts(source, text_col)
-            dim = text_encoder.dim
-            todo = [t for t in distinct if resolved_cache.get(encoder_id, t, dim) is None]
+            if todo is None:
+                todo = resolved_cache.missing(encoder_id, distinct, text_encoder.dim)
             workers, gpus, encode_seconds = 0, 0.0, 0.0
             start = time.perf_counter()
             if todo:
