@@ -52,7 +52,12 @@ def single_process_params(trainer_params: dict[str, Any]) -> dict[str, Any]:
     """The same trainer arguments on one device of the calling process (the first device of a list)."""
     params = dict(trainer_params, strategy="auto", num_nodes=1)
     devices = trainer_params.get("devices")
-    params["devices"] = [devices[0]] if isinstance(devices, (list, tuple)) and devices else 1
+    if isinstance(devices, (list, tuple)) and devices:
+        params["devices"] = [devices[0]]
+    elif isinstance(devices, str) and "," in devices:  # "1,2": the first device named, not device 0
+        params["devices"] = [int(devices.split(",")[0])]
+    else:
+        params["devices"] = 1
     return params
 
 

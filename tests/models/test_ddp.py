@@ -118,6 +118,11 @@ def test_which_trainer_arguments_run_several_processes(params, multi):
     assert not is_multi_process(single) and single.get("accelerator") == params.get("accelerator")
 
 
+def test_single_process_keeps_the_first_device_named():
+    assert single_process_params({"devices": "1,2"})["devices"] == [1]
+    assert single_process_params({"devices": [3, 0]})["devices"] == [3]
+
+
 FORK = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
 FOUR = ["TextTiDEModel", "TextTFTModel", "TextTSMixerModel", "TextBlockRNNModel"]
 
