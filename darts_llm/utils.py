@@ -1,9 +1,17 @@
-"""Small helpers shared by the command line, the demo and the benchmark scripts."""
+"""Small helpers shared by the package, the command line, the demo and the benchmark scripts."""
 
 from __future__ import annotations
 
 import logging
+import numbers
 import warnings
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an int; a ``ValueError`` naming the parameter ``name`` unless it is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    return int(value)
 
 
 def quiet_training_output() -> None:

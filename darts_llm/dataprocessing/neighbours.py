@@ -21,6 +21,7 @@ from darts_llm.cache import EmbeddingCache, default_cache
 from darts_llm.dataprocessing.builder import CovariateBuilder, as_series_list, series_keys
 from darts_llm.encoders.base import TextEncoder, clean_texts
 from darts_llm.errors import TextInputError
+from darts_llm.utils import positive_int
 
 #: Component names of :meth:`TextNeighbours.past_covariates`.
 DEMAND_COMPONENTS = ("nbr_level", "nbr_growth", "nbr_similarity")
@@ -39,12 +40,6 @@ def series_texts(series: Sequence[TimeSeries], text_col: str) -> list[str]:
             )
         values.append(static[text_col].iloc[0])
     return clean_texts(values, name=text_col)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise_log(ValueError(f"`{name}` must be a positive integer, got {value!r}."))
-    return int(value)
 
 
 def _regular_axis(indexes: Sequence[pd.Index], freq) -> pd.Index:
@@ -112,8 +107,8 @@ class TextNeighbours(CovariateBuilder):
             raise_log(ValueError(f"`exclude_self` must be True or False, got {exclude_self!r}."))
         self.text_col = text_col
         self.series_key = series_key
-        self.k = _positive_int(k, "k")
-        self.window = _positive_int(window, "window")
+        self.k = positive_int(k, "k")
+        self.window = positive_int(window, "window")
         self.exclude_self = exclude_self
         self.encoder = encoder
         self.cache = cache
@@ -183,7 +178,7 @@ class TextNeighbours(CovariateBuilder):
         """
         self.check_fitted()
         n_fit = len(self.texts_)
-        k = self.k if k is None else _positive_int(k, "k")
+        k = self.k if k is None else positive_int(k, "k")
         k = min(k, n_fit - (1 if exclude is not None else 0))
         if k < 1:
             raise_log(ValueError(f"{self.name} was fitted on one series and excludes it: no neighbour is left; "

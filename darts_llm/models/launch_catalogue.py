@@ -7,7 +7,8 @@ import pandas as pd
 from darts import TimeSeries
 from darts.logging import raise_log
 
-from darts_llm.models.launch_curves import future_index, launch_of, positive_int, time_value
+from darts_llm.models.launch_curves import future_index, launch_of, time_value
+from darts_llm.utils import positive_int
 
 __all__ = ["LaunchCatalogueMixin"]
 

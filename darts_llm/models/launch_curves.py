@@ -15,17 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from darts import TimeSeries
-from darts.logging import raise_log
 from darts.utils.serialization import add_safe_globals
 
-__all__ = ["LaunchLibrary", "SeriesLaunch", "future_index", "launch_of", "positive_int", "time_grid", "time_value"]
-
-
-def positive_int(value, name: str) -> int:
-    """``value`` as an int; raises naming ``name`` unless it is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise_log(ValueError(f"`{name}` must be a positive integer, got {value!r}."))
-    return int(value)
+__all__ = ["LaunchLibrary", "SeriesLaunch", "future_index", "launch_of", "time_grid", "time_value"]
 
 
 def future_index(series: TimeSeries, n: int) -> pd.Index:

@@ -40,10 +40,10 @@ from darts_llm.models.launch_curves import (
     SeriesLaunch,
     future_index,
     launch_of,
-    positive_int,
     time_value,
 )
 from darts_llm.models.launch_scale import LevelPrior, launch_features
+from darts_llm.utils import positive_int
 
 __all__ = ["LaunchForecastingModel"]
 

@@ -10,7 +10,7 @@ from darts.logging import raise_log
 from darts.utils.serialization import add_safe_globals
 
 from darts_llm.cache import EmbeddingCache, default_cache
-from darts_llm.dataprocessing.projection import cache_from_state, cache_to_state
+from darts_llm.dataprocessing.projection import cache_from_state, cache_to_state, check_cache
 from darts_llm.encoders.base import TextEncoder, clean_texts
 from darts_llm.encoders.huggingface import HuggingFaceEncoder
 from darts_llm.models.encoder_spec import resolve_encoder
@@ -96,8 +96,7 @@ class TextAnalogModel(LaunchForecastingModel):
             text_cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)
             if not text_cols or not all(isinstance(c, str) for c in text_cols):
                 raise_log(ValueError(f"`text_cols` must be a column name, a list of them, or None; got {text_cols!r}."))
-        if cache is not None and not isinstance(cache, EmbeddingCache):
-            raise_log(ValueError(f"`cache` must be a darts_llm.EmbeddingCache or None, got {cache!r}."))
+        check_cache(cache)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise_log(ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}."))
         self.text_cols = text_cols
