@@ -6,7 +6,13 @@ holds a Darts backbone module (``_TideModule``, ``_TFTModule``, ...) and the mod
 with every text column replaced by a numeric text id (see :mod:`darts_llm.models.text_datasets`); in
 :meth:`TextFusionModule.forward` the vocabulary turns those ids into embeddings, which are projected to
 ``text_dim`` features and put back into ``x_in.static_covariates`` — numeric columns first, untouched, then the
-projected text features — so the backbone consumes the text through its own static-covariate pathway.
+projected text features — so the backbone consumes the text through its own static-covariate pathway (``text_entry="static"``).
+
+With ``text_entry="residual"`` the backbone is built exactly as the Darts model without text (numeric static
+covariates only) and the text enters as a checked correction of its forecast, :class:`~darts_llm.models.
+text_residual.TextResidual`: see :mod:`darts_llm.models.text_residual`. The correction's parameters are created
+outside the seeded random stream, so a text model and its no-text twin with the same ``random_state`` train the
+backbone identically.
 
 Loss, likelihood, metrics, optimiser and prediction loop are the wrapper's (they are Darts' own code, inherited);
 the backbone only runs ``forward``. Reversible instance normalisation stays inside the backbone's ``forward`` and is
@@ -35,9 +41,18 @@ from darts_llm.models.cold_start import mask_inputs, masked_rin
 from darts_llm.models.darts_internals import PLModuleInput, PLModuleOutput
 from darts_llm.models.text_branch import TextBranch
 from darts_llm.models.text_datasets import ID_BASE, ID_DIGITS, decode_ids
+from darts_llm.models.text_residual import TextResidual, observed_share
 from darts_llm.models.vocabulary import TextVocabulary, make_vocabulary
 
-__all__ = ["TextFusionModule", "backbone_path"]
+__all__ = ["TEXT_ENTRIES", "TextFusionModule", "backbone_path"]
+
+#: How the text enters a text model's network (see the module docstring).
+TEXT_ENTRIES = ("residual", "static")
+
+#: Likelihoods whose every output is a location (shifted alike by the text correction), and those whose first
+#: parameter is the location (only it is shifted).
+_SHIFT_ALL = ("QuantileRegression",)
+_SHIFT_FIRST = ("GaussianLikelihood", "LaplaceLikelihood", "CauchyLikelihood")
 
 
 def backbone_path(cls: type) -> str:
@@ -88,6 +103,11 @@ class TextFusionModule(PLForecastingModule):
     text_gate, no_text_prob, text_noise, text_components
         The gate, text dropout to the learned no-text vector, noise and principal-component basis of each
         :class:`~darts_llm.models.text_branch.TextBranch`.
+    text_entry
+        ``"static"``: the text features join the backbone's static covariates; ``"residual"``: the backbone is the
+        no-text twin and the text is a correction of its forecast (:mod:`darts_llm.models.text_residual`).
+    n_target_components
+        Number of target components (the size of the correction per step, ``"residual"`` only).
     encoder_lr
         Learning rate of the encoder parameters (lora/full), in their own optimiser parameter group.
     observed_mask
@@ -117,6 +137,8 @@ class TextFusionModule(PLForecastingModule):
         text_noise: float = 0.0,
         text_components: int | None = None,
         text_penalty: float = 0.0,
+        text_entry: str = "static",
+        n_target_components: int = 1,
         encoder_lr: float | None = None,
         observed_mask: bool = False,
         backbone: PLForecastingModule | None = None,
@@ -146,12 +168,49 @@ class TextFusionModule(PLForecastingModule):
         # digit values of the text ids (a buffer, so that it lives on the module's device; not in checkpoints)
         digit_values = torch.tensor([ID_BASE**d for d in range(ID_DIGITS)], dtype=torch.long)
         self.register_buffer("id_digit_values", digit_values, persistent=False)
-        # per text column: standardised embedding -> text features (see TextBranch)
-        self.text_branches = nn.ModuleList(
-            TextBranch(self.embedding_dim, self.text_dim, text_dropout, text_gate, no_text_prob, text_noise,
-                       text_components)
-            for _ in range(self.n_text_cols)
+        if text_entry not in TEXT_ENTRIES:
+            raise_log(ValueError(f"`text_entry` must be one of {TEXT_ENTRIES}, got {text_entry!r}."))
+        self.text_entry = text_entry
+        # the text parts are created on a fork of the random stream: the backbone trains as its twin would
+        with torch.random.fork_rng(devices=[]):
+            # per text column: standardised embedding -> text features (see TextBranch)
+            self.text_branches = nn.ModuleList(
+                TextBranch(self.embedding_dim, self.text_dim, text_dropout, text_gate, no_text_prob, text_noise,
+                           text_components)
+                for _ in range(self.n_text_cols if text_entry == "static" else 0)
+            )
+            self.text_residual = None
+            if text_entry == "residual":
+                self._offset_params = self._shifted_params(self.likelihood)
+                self.text_residual = TextResidual(self.embedding_dim, self.n_text_cols, self.text_dim,
+                                                  self.output_chunk_length * int(n_target_components),
+                                                  text_dropout, text_components)
+                # whether the correction is used (set by the text check; saved with the checkpoint)
+                self.register_buffer("text_on", torch.zeros(()))
+        self.n_target_components = int(n_target_components)
+
+    @staticmethod
+    def _shifted_params(likelihood) -> slice:
+        """Which outputs per step the text correction shifts: all of them, or the location parameter."""
+        name = type(likelihood).__name__
+        if likelihood is None or name in _SHIFT_ALL:
+            return slice(None)
+        if name in _SHIFT_FIRST:
+            return slice(0, 1)
+        raise_log(
+            ValueError(
+                f"text_entry='residual' shifts the forecast by the text's correction, which is not defined for "
+                f"the likelihood {name}. Use no likelihood, QuantileRegression, or a Gaussian/Laplace/Cauchy "
+                f"likelihood; or create the model with text_entry='static'."
+            )
         )
+
+    @property
+    def all_text_branches(self) -> list[TextBranch]:
+        """Every :class:`~darts_llm.models.text_branch.TextBranch` of the network (static or residual entry)."""
+        if self.text_residual is not None:
+            return list(self.text_residual.branches)
+        return list(self.text_branches)
 
     @property
     def texts(self) -> list[str]:
@@ -178,9 +237,65 @@ class TextFusionModule(PLForecastingModule):
             parts.append(branch(self.text_embeddings(ids)).to(static.dtype))
         return torch.cat(parts, dim=-1)
 
+    # ------------------------------------------------------------------------------------------ residual entry
+    @property
+    def text_used(self) -> bool:
+        """Whether the forecast includes the text (``"residual"``: the text check kept the correction)."""
+        return self.text_residual is None or bool(self.text_on > 0.5)
+
+    def set_text(self, used: bool) -> None:
+        """Use the text correction or not (``"residual"`` only; the text check decides)."""
+        self.text_on.fill_(1.0 if used else 0.0)
+
+    def text_offsets(self, static: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
+        """The text correction ``(batch, output_chunk_length, n_target_components)`` of samples whose static
+        covariates are ``static`` ``(batch, rows, width)`` and whose inputs are observed by ``share``."""
+        embeddings = []
+        for k in range(self.n_text_cols):
+            start = self.n_numeric + k * ID_DIGITS
+            ids = decode_ids(static[:, 0, start : start + ID_DIGITS], self.id_digit_values.to(static.device))
+            embeddings.append(self.text_embeddings(ids).to(static.dtype))
+        offsets = self.text_residual(embeddings, share.to(static.dtype))
+        return offsets.reshape(len(offsets), self.output_chunk_length, self.n_target_components)
+
+    def add_offsets(self, prediction: torch.Tensor, offsets: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """``prediction`` ``(batch, steps, components, n_params)`` shifted by ``offsets * scale`` (``offsets``
+        ``(batch, steps, components)``, ``scale`` from :meth:`last_scale`): every output, or only the location
+        parameter of a parametric likelihood."""
+        shift = torch.zeros_like(prediction)
+        shift[..., self._offset_params] = (offsets * scale).unsqueeze(-1).to(prediction.dtype)
+        return prediction + shift
+
+    def last_scale(self, like: torch.Tensor) -> torch.Tensor:
+        """The scale of the text correction in the last forward pass: the instance-normalisation spread of each
+        sample ``(batch, 1, components)`` when the backbone normalises its inputs (the correction is then relative
+        to each series' scale, and the model stays scale-free), else ones."""
+        rin = getattr(self.backbone, "rin", None)
+        normalises = rin is not None and (self.masked_rin or self.backbone.use_reversible_instance_norm)
+        if normalises:
+            return rin.stdev.detach().to(like.dtype)
+        return torch.ones(like.shape[0], 1, like.shape[2], dtype=like.dtype, device=like.device)
+
+    def forward_twin(self, x_in: PLModuleInput) -> PLModuleOutput:
+        """The forecast of the no-text twin (``"residual"``): the backbone on the numeric static covariates."""
+        static = x_in.static_covariates
+        numeric = static[..., : self.n_numeric] if static is not None and self.n_numeric else None
+        return self._backbone_forward(x_in.replace(static_covariates=numeric))
+
     def forward(self, x_in: PLModuleInput) -> PLModuleOutput:
+        if self.text_residual is not None:
+            out = self.forward_twin(x_in)
+            if not self.text_used or x_in.static_covariates is None:
+                return out
+            offsets = self.text_offsets(x_in.static_covariates, observed_share(x_in.past_target))
+            scale = self.last_scale(out.prediction)
+            return out.replace(prediction=self.add_offsets(out.prediction, offsets, scale))
         if x_in.static_covariates is not None and self.n_text_cols:
             x_in = x_in.replace(static_covariates=self.fuse_static(x_in.static_covariates))
+        return self._backbone_forward(x_in)
+
+    def _backbone_forward(self, x_in: PLModuleInput) -> PLModuleOutput:
+        """The backbone's forecast, with masked inputs and masked instance normalisation if needed."""
         if not self.observed_mask:
             return self.backbone(x_in)
         x_in, observed = mask_inputs(x_in)
@@ -195,7 +310,7 @@ class TextFusionModule(PLForecastingModule):
     def _compute_loss(self, output: PLModuleOutput, target, criterion, sample_weight):
         """The forecast loss plus ``text_penalty`` times the size of the text's influence."""
         loss = self._forecast_loss(output, target, criterion, sample_weight)
-        if self.text_penalty and self.training:
+        if self.text_penalty and self.training and len(self.text_branches):
             loss = loss + self.text_penalty * sum(branch.influence for branch in self.text_branches)
         return loss
 

@@ -17,6 +17,8 @@ The mixin owns the pieces, each in its own module:
 - :class:`~darts_llm.models.new_products.NewProductForecasts`: forecasts for products without history.
 - :class:`~darts_llm.models.distributed.SingleProcessPrediction`: forecasts in the calling process after training
   on several (Lightning DDP).
+- :class:`~darts_llm.models.checked_training.CheckedTextTraining`: the no-text twin first, then the checked text
+  correction (``text_entry="residual"``).
 
 Pickled state holds only plain data: the encoder *spec* (never a loaded model), the schema and the vocabulary's
 configuration; the vocabulary itself is saved with the network's checkpoint.
@@ -46,7 +48,10 @@ from darts_llm.models.fusion import TextFusionModule, backbone_path
 from darts_llm.models.new_products import NewProductForecasts
 from darts_llm.models.optional import require_peft
 from darts_llm.models.text_datasets import TextInferenceDataset, TextTrainingDataset, encode_ids
-from darts_llm.models.text_schema import TargetLayout, TextSchema, is_missing, resolve_text_schema
+from darts_llm.models.checked_training import CheckedTextTraining
+from darts_llm.models.text_residual import TextCheck
+from darts_llm.models.text_schema import TargetLayout, TextSchema, is_missing, refuse_missing_targets
+from darts_llm.models.text_schema import resolve_text_schema
 from darts_llm.models.text_settings import TEXT_PARAMS_DOC, TextSettings, merged_signature
 from darts_llm.models.vocabulary import TextVocabulary, make_vocabulary
 
@@ -70,7 +75,7 @@ def darts_backbone(cls: type) -> type:
     raise TypeError(f"{cls.__name__} has no Darts model among its bases.")  # pragma: no cover
 
 
-class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
+class TextCovariatesMixin(CheckedTextTraining, NewProductForecasts, SingleProcessPrediction):
     """Adds text static covariates to a Darts ``TorchForecastingModel`` (put it first among the bases).
 
     The text parameters are described in :data:`~darts_llm.models.text_settings.TEXT_PARAMS_DOC`; every other
@@ -134,6 +139,8 @@ class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
         self._vocabulary: TextVocabulary | None = None
         #: How to rebuild an empty vocabulary of this model (plain data, pickled; set with the network).
         self._vocabulary_config: dict | None = None
+        #: What the text check of the last fit found (``text_entry="residual"``).
+        self._text_check: TextCheck | None = None
         super().__init__(*args, **kwargs)
         # Darts recorded the arguments as given: record the canonical values (defaults given or omitted compare equal)
         self._model_params.update(settings.as_params())
@@ -272,23 +279,8 @@ class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
             stride=stride,
         )
         if not self.masks_missing_history:
-            self._refuse_missing_targets(series)
+            refuse_missing_targets(series, type(self).__name__)
         return TextTrainingDataset(inner, self._static_rows(series))
-
-    def _refuse_missing_targets(self, series: Sequence[TimeSeries]) -> None:
-        """Without ``min_input_chunk_length`` a missing target value would make every weight NaN: refuse it."""
-        for i, s in enumerate(series):
-            missing = np.isnan(s.all_values(copy=False)).any(axis=(1, 2))
-            if missing.any():
-                steps = s.time_index[missing]
-                raise_log(
-                    ValueError(
-                        f"Target series {i} has {int(missing.sum())} missing value(s), first at {steps[0]}. "
-                        f"{type(self).__name__} cannot learn from NaN targets: fill them (e.g. "
-                        f"darts.dataprocessing.transformers.MissingValuesFiller), or create the model with "
-                        f"`min_input_chunk_length` (e.g. 1), which masks missing steps in the inputs and the loss."
-                    )
-                )
 
     def _build_inference_dataset(self, n, series, past_covariates, future_covariates, stride: int = 0,
                                  bounds=None):
@@ -319,9 +311,14 @@ class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
         """Darts' own module for the widened static covariates (numeric columns + ``text_dim`` per text column)."""
         schema, text_dim = self._text_schema, self.text_dim
         n_rows = train_sample.static_covariates.shape[0]
-        wide_cols = list(schema.numeric_cols) + [f"{c}__text{j}" for c in schema.text_cols for j in range(text_dim)]
-        wide = train_sample.replace(static_covariates=np.zeros((n_rows, len(wide_cols)),
-                                                               dtype=train_sample.static_covariates.dtype))
+        wide_cols = list(schema.numeric_cols)
+        if self.text_settings.text_entry == "static":
+            wide_cols += [f"{c}__text{j}" for c in schema.text_cols for j in range(text_dim)]
+        numeric = train_sample.static_covariates[:, : len(schema.numeric_cols)]
+        static = (numeric if self.text_settings.text_entry == "residual" else
+                  np.zeros((n_rows, len(wide_cols)), dtype=train_sample.static_covariates.dtype))
+        # the twin of a model whose only static covariates are texts has none
+        wide = train_sample.replace(static_covariates=static if len(wide_cols) else None)
         if self.masks_missing_history:
             # the observed-step mask is one more past-covariate channel of the backbone
             past = train_sample.past_target
@@ -329,7 +326,8 @@ class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
             covs = train_sample.past_covariates
             wide = wide.replace(past_covariates=channel if covs is None else np.concatenate([covs, channel], axis=1))
         saved_static, saved_shape = self.static_covariates, self.pl_module_params.get("train_sample_shape")
-        self.static_covariates = pd.DataFrame(np.zeros((n_rows, len(wide_cols))), columns=wide_cols)
+        self.static_covariates = (pd.DataFrame(np.zeros((n_rows, len(wide_cols))), columns=wide_cols)
+                                  if len(wide_cols) else None)
         self.pl_module_params["train_sample_shape"] = wide.sample_shapes()
         try:
             with quiet_mask_channel_warning(self.masks_missing_history):
@@ -364,6 +362,8 @@ class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
             text_noise=settings.text_noise,
             text_components=settings.text_components,
             text_penalty=settings.text_penalty,
+            text_entry=settings.text_entry,
+            n_target_components=int(train_sample.future_target.shape[1]),
             encoder_lr=settings.encoder_lr,
             observed_mask=self.masks_missing_history,
             backbone=backbone,
@@ -373,7 +373,7 @@ class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
         if settings.text_components is not None and self._vocabulary is not None:
             # the basis of the texts known at the first fit (a checkpoint being loaded brings its own)
             rows = torch.as_tensor(vocabulary.similarity_rows(vocabulary.texts, self._get_encoder()))
-            for branch in module.text_branches:
+            for branch in module.all_text_branches:
                 branch.fit_basis(rows)
         self._adopt_vocabulary(module)
         return module
@@ -414,4 +414,4 @@ class TextCovariatesMixin(NewProductForecasts, SingleProcessPrediction):
 
 TextCovariatesMixin.__doc__ += "\n    Parameters\n    ----------" + TEXT_PARAMS_DOC
 
-add_safe_globals([HuggingFaceEncoder, TextSchema, TargetLayout, TextSettings])
+add_safe_globals([HuggingFaceEncoder, TextSchema, TargetLayout, TextSettings, TextCheck])

@@ -20,7 +20,7 @@ import pandas as pd
 from darts import TimeSeries
 from darts.logging import raise_log
 
-__all__ = ["TargetLayout", "TextSchema", "is_missing", "resolve_text_schema"]
+__all__ = ["TargetLayout", "TextSchema", "is_missing", "refuse_missing_targets", "resolve_text_schema"]
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +204,19 @@ def resolve_text_schema(
         )
     logger.info("%s reads text from the static covariate columns %s.", model_name, list(found))
     return TextSchema(columns, found, numeric, ignored)
+
+
+def refuse_missing_targets(series: Sequence[TimeSeries], model_name: str) -> None:
+    """Without ``min_input_chunk_length`` a missing target value would make every weight NaN: refuse it."""
+    for i, s in enumerate(series):
+        missing = np.isnan(s.all_values(copy=False)).any(axis=(1, 2))
+        if missing.any():
+            steps = s.time_index[missing]
+            raise_log(
+                ValueError(
+                    f"Target series {i} has {int(missing.sum())} missing value(s), first at {steps[0]}. "
+                    f"{model_name} cannot learn from NaN targets: fill them (e.g. "
+                    f"darts.dataprocessing.transformers.MissingValuesFiller), or create the model with "
+                    f"`min_input_chunk_length` (e.g. 1), which masks missing steps in the inputs and the loss."
+                )
+            )

@@ -41,9 +41,20 @@ TEXT_PARAMS_DOC = """
         unless it is a :class:`~darts_llm.HuggingFaceEncoder`). Only its spec is saved with the model, never
         its weights. A custom ``TextEncoder`` class is pickled with the model: register it with
         ``darts.utils.serialization.add_safe_globals`` to load the model safely.
+    text_entry
+        How the text enters the network. ``"residual"`` (default): the backbone is trained exactly as its Darts
+        twin without text (for the same ``random_state``, the same network), then a correction of its forecast is
+        learned from the text on the older training windows and kept only if it lowers the loss of the most
+        recent windows by more than ``text_min_gain``; ``model.text_check`` says what happened. Without that gain
+        the model *is* its no-text twin. ``"static"``: the projected text features join the backbone's static
+        covariates and train with it (``text_gate``, ``no_text_prob``, ``text_noise`` and ``text_penalty`` apply
+        to this entry only). See :mod:`darts_llm.models.text_residual`.
+    text_min_gain
+        The relative loss reduction on the most recent training windows the text correction must exceed to be
+        used (``"residual"`` only). Default: ``0.005`` (0.5%).
     text_dim
-        Number of features each text column is projected to before it enters the backbone's static
-        covariates. Default: ``8``.
+        Number of features each text column is projected to (before it enters the backbone's static
+        covariates, or the correction network). Default: ``8``.
     encoder_finetuning
         ``"frozen"`` (default): each unique text is encoded once (through :func:`darts_llm.default_cache`)
         and looked up in an embedding table stored with the model; the encoder never runs in the training
@@ -116,6 +127,8 @@ class TextSettings:
     lora_dropout: float = 0.1
     lora_target_modules: tuple[str, ...] = DEFAULT_LORA_TARGETS
     lora_config: dict | None = None
+    text_entry: str = "residual"
+    text_min_gain: float = 0.005
     text_dropout: float = 0.1
     text_gate: bool = True
     no_text_prob: float = 0.5
@@ -159,6 +172,17 @@ class TextSettings:
             if not (_is_number(self.encoder_lr) and self.encoder_lr > 0):
                 raise_log(ValueError(f"`encoder_lr` must be a positive number or None, got {self.encoder_lr!r}."))
             set_(self, "encoder_lr", float(self.encoder_lr))
+        if self.text_entry not in ("residual", "static"):
+            raise_log(
+                ValueError(
+                    f"`text_entry` must be 'residual' (the no-text twin plus a checked text correction, the "
+                    f"default) or 'static' (text features among the backbone's static covariates), got "
+                    f"{self.text_entry!r}."
+                )
+            )
+        if not (_is_number(self.text_min_gain) and -1 < self.text_min_gain < 1):
+            raise_log(ValueError(f"`text_min_gain` must be a number in (-1, 1), e.g. 0.005, got {self.text_min_gain!r}."))
+        set_(self, "text_min_gain", float(self.text_min_gain))
         if not (_is_number(self.text_dropout) and 0 <= self.text_dropout < 1):
             raise_log(ValueError(f"`text_dropout` must be in [0, 1), got {self.text_dropout!r}."))
         set_(self, "text_dropout", float(self.text_dropout))

@@ -49,7 +49,7 @@ def test_the_projection_reads_only_the_principal_components():
 
 
 def test_text_penalty_is_added_to_the_training_loss(tiny_encoder, cpu_trainer_kwargs):
-    model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1, text_penalty=0.5).fit(make_panel())
+    model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1, text_penalty=0.5, text_entry="static").fit(make_panel())
     module = model.model.train()
     with torch.no_grad():
         module.text_branches[0].gate.fill_(1.0)
@@ -69,13 +69,13 @@ def test_default_model_keeps_the_basis_through_save_and_load(tiny_encoder, cpu_t
 
     panel = make_panel()
     model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=2, text_components=3).fit(panel)
-    basis = model.model.text_branches[0].basis.clone()
+    basis = model.model.all_text_branches[0].basis.clone()
     assert basis.abs().sum() > 0 and basis.shape == (tiny_encoder.dim, 3)
     expected = values(model.predict(4, series=panel))
     model.save(str(tmp_path / "m.pt"))
     loaded = TextTiDEModel.load(str(tmp_path / "m.pt"))
-    torch.testing.assert_close(loaded.model.text_branches[0].basis, basis)
+    torch.testing.assert_close(loaded.model.all_text_branches[0].basis, basis)
     np.testing.assert_array_equal(values(loaded.predict(4, series=panel)), expected)
     # the basis is the training texts': a new text does not change it
     model.predict(4, series=with_description(panel[0], "a text never seen"))
-    torch.testing.assert_close(model.model.text_branches[0].basis, basis)
+    torch.testing.assert_close(model.model.all_text_branches[0].basis, basis)

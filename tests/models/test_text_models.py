@@ -166,7 +166,7 @@ def test_shuffled_descriptions_change_forecasts(tiny_encoder, cpu_trainer_kwargs
 
 
 def test_numeric_static_covariates_pass_through(tiny_encoder, cpu_trainer_kwargs, panel):
-    model = tide(tiny_encoder, cpu_trainer_kwargs).fit(panel)
+    model = tide(tiny_encoder, cpu_trainer_kwargs, text_entry="static").fit(panel)
     assert list(model._text_schema.numeric_cols) == ["sku", "price"]
     # the fused static tensor starts with the untouched numeric columns
     static = torch.tensor([[[3.0, 7.5, 0.0, 0.0, 0.0]]])

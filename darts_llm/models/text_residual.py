@@ -1,0 +1,276 @@
+"""The text as a checked correction of the no-text forecast: :class:`TextResidual` and :func:`fit_text_residual`.
+
+With ``text_entry="residual"`` (the default) a text model is trained in two stages:
+
+1. **The no-text twin.** The backbone is built and trained exactly as the Darts model without text (same static
+   covariate width, same initial weights, same batches for the same ``random_state``): the text does not enter.
+2. **The text correction.** :class:`TextResidual` maps each text to a per-step offset added to the twin's
+   forecast (every quantile shifted alike). It is fitted on the frozen twin's forecasts of the training windows,
+   on *older* windows only, and checked on the most recent ones (the windows whose forecast ends in the last
+   ``output_chunk_length`` steps of each series; windows whose forecast overlaps those steps are never fitted on).
+   It is kept only if it lowers the forecast loss of those recent windows by more than ``text_min_gain`` (a
+   fraction); it is then fitted again on all windows. Otherwise the model *is* its no-text twin.
+
+The correction is what the no-text forecast leaves unexplained, and a product-specific offset the network could
+memorise from the training weeks only survives if it still holds in weeks it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+
+from darts_llm.models.darts_internals import PLModuleOutput, batch_collate_train, training_stage
+from darts_llm.models.text_branch import TextBranch
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TextCheck", "TextResidual", "fit_text_residual", "window_ends"]
+
+
+class TextResidual(nn.Module):
+    """Text embeddings -> per-step offsets of the forecast.
+
+    Each text column goes through a :class:`~darts_llm.models.text_branch.TextBranch` (principal components,
+    projection to ``text_dim`` features, dropout); the features and the share of observed input steps enter a small
+    network whose last layer starts at zero, so that the correction starts at zero.
+
+    Parameters
+    ----------
+    embedding_dim
+        Size of the encoder's embeddings.
+    n_text_cols
+        Number of text columns.
+    text_dim
+        Features per text column.
+    n_outputs
+        ``output_chunk_length * n_target_components``.
+    dropout, components
+        As for :class:`~darts_llm.models.text_branch.TextBranch`.
+    """
+
+    def __init__(self, embedding_dim: int, n_text_cols: int, text_dim: int, n_outputs: int, dropout: float = 0.0,
+                 components: int | None = None):
+        super().__init__()
+        self.branches = nn.ModuleList(
+            TextBranch(embedding_dim, text_dim, dropout, components=components) for _ in range(n_text_cols)
+        )
+        hidden = 4 * text_dim
+        self.hidden = nn.Linear(n_text_cols * text_dim + 1, hidden)
+        self.out = nn.Linear(hidden, n_outputs)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, embeddings: list[torch.Tensor], observed_share: torch.Tensor) -> torch.Tensor:
+        """Offsets ``(batch, n_outputs)`` from one embedding batch ``(batch, embedding_dim)`` per text column and
+        the share of observed input steps ``(batch,)``."""
+        features = [branch(e) for branch, e in zip(self.branches, embeddings)]
+        x = torch.cat([*features, observed_share.unsqueeze(-1).to(features[0].dtype)], dim=-1)
+        return self.out(torch.nn.functional.gelu(self.hidden(x)))
+
+    def reset(self) -> None:
+        """Start again from a zero correction (the principal-component bases are kept)."""
+        self.hidden.reset_parameters()
+        for branch in self.branches:
+            branch.projection.reset_parameters()
+            nn.init.zeros_(branch.no_text)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+
+@dataclass
+class TextCheck:
+    """What the text correction did on the most recent training windows (``model.text_check``).
+
+    Attributes
+    ----------
+    kept
+        Whether the text correction is used.
+    loss_without_text, loss_with_text
+        Forecast loss of the recent windows without and with the correction fitted on older windows (``None``
+        when there were not enough windows to check).
+    gain
+        ``1 - loss_with_text / loss_without_text``.
+    min_gain
+        The gain the text had to exceed (``text_min_gain``).
+    n_fit, n_check
+        Number of older windows the correction was fitted on, and of recent windows it was checked on.
+    reason
+        One sentence saying why the text is or is not used.
+    """
+
+    kept: bool
+    loss_without_text: float | None
+    loss_with_text: float | None
+    gain: float | None
+    min_gain: float
+    n_fit: int
+    n_check: int
+    reason: str
+
+    def as_dict(self) -> dict:
+        """The check as a plain dict."""
+        return asdict(self)
+
+
+def window_ends(dataset, max_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of distinct training windows of a Darts training ``dataset`` and, for each, the number of steps
+    between the end of its forecast window and the end of its series (``0``: the last window)."""
+    inner = getattr(dataset, "inner", dataset)
+    per_ts = inner.max_samples_per_ts
+    seen: set[tuple[int, int]] = set()
+    indices, steps = [], []
+    for index in range(len(inner)):
+        series_idx = index // per_ts
+        series = inner.series[series_idx]
+        end = inner._get_end_of_output_idx(series, series_idx, index)
+        if (series_idx, end) in seen:  # `max_samples_per_ts` beyond a series' windows repeats them
+            continue
+        seen.add((series_idx, end))
+        indices.append(index)
+        steps.append(len(series) - end)
+    indices, steps = np.asarray(indices, dtype=np.int64), np.asarray(steps, dtype=np.int64)
+    if max_windows is not None and len(indices) > max_windows:
+        keep = np.random.default_rng(0).choice(len(indices), size=max_windows, replace=False)
+        keep.sort()
+        indices, steps = indices[keep], steps[keep]
+    return indices, steps
+
+
+@dataclass
+class _Windows:
+    """The frozen twin's forecasts of a set of training windows, with what the correction reads."""
+
+    base: torch.Tensor  # (n, ocl, dim, n_params)
+    target: torch.Tensor  # (n, ocl, dim)
+    weight: torch.Tensor | None
+    static: torch.Tensor  # (n, rows, static width)
+    observed_share: torch.Tensor  # (n,)
+    scale: torch.Tensor  # (n, 1, dim)
+
+    def take(self, rows: torch.Tensor) -> _Windows:
+        return _Windows(self.base[rows], self.target[rows], None if self.weight is None else self.weight[rows],
+                        self.static[rows], self.observed_share[rows], self.scale[rows])
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+
+@torch.no_grad()
+def _twin_forecasts(module, dataset, indices: np.ndarray, batch_size: int) -> _Windows:
+    device = next(module.backbone.parameters()).device
+    moved = lambda t: None if t is None else t.float().to(device)  # noqa: E731
+    loader = DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size, shuffle=False,
+                        collate_fn=batch_collate_train)
+    parts: dict[str, list] = {"base": [], "target": [], "weight": [], "static": [], "observed_share": [],
+                              "scale": []}
+    was_training = module.training
+    module.eval()
+    try:
+        for batch in loader:
+            x = _to_device(batch.to_module_input(stage=training_stage()), device)
+            prediction = module.forward_twin(x).prediction.float()
+            parts["base"].append(prediction)
+            parts["scale"].append(module.last_scale(prediction).float())
+            parts["target"].append(moved(batch.future_target))
+            parts["weight"].append(moved(batch.sample_weight))
+            parts["static"].append(moved(batch.static_covariates))
+            parts["observed_share"].append(moved(observed_share(batch.past_target)))
+    finally:
+        module.train(was_training)
+    weight = None if parts["weight"][0] is None else torch.cat(parts["weight"])
+    return _Windows(torch.cat(parts["base"]), torch.cat(parts["target"]), weight, torch.cat(parts["static"]),
+                    torch.cat(parts["observed_share"]), torch.cat(parts["scale"]))
+
+
+def _to_device(x, device):
+    fields = {name: (value.to(device) if isinstance(value, torch.Tensor) else value)
+              for name, value in ((f, getattr(x, f)) for f in x.__dataclass_fields__)}
+    return x.replace(**fields)
+
+
+def observed_share(past_target: torch.Tensor) -> torch.Tensor:
+    """Share of the input steps ``(batch, steps, dim)`` whose values are observed (not NaN), per sample."""
+    return (~torch.isnan(past_target)).all(dim=-1).to(past_target.dtype).mean(dim=-1)
+
+
+def _loss(module, windows: _Windows, offsets: torch.Tensor | None) -> torch.Tensor:
+    prediction = windows.base if offsets is None else module.add_offsets(windows.base, offsets, windows.scale)
+    return module._forecast_loss(PLModuleOutput(prediction=prediction), windows.target, module.train_criterion,
+                                 windows.weight)
+
+
+def _fit(module, windows: _Windows, steps: int, lr: float, batch_size: int, seed: int,
+         encoder_lr: float | None) -> None:
+    head: TextResidual = module.text_residual
+    head.reset()
+    head.train()
+    groups = [{"params": list(head.parameters())}]
+    encoder = module.vocabulary.encoder_parameters()  # lora/full: the encoder learns the correction too
+    if encoder:
+        groups.append({"params": encoder, "lr": encoder_lr or lr})
+    optimiser = torch.optim.Adam(groups, lr=lr, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(seed)
+    n = len(windows)
+    for _ in range(steps):
+        rows = torch.randint(0, n, (min(batch_size, n),), generator=generator).to(windows.base.device)
+        part = windows.take(rows)
+        loss = _loss(module, part, module.text_offsets(part.static, part.observed_share))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    head.eval()
+
+
+@torch.no_grad()
+def _check_loss(module, windows: _Windows, with_text: bool) -> float:
+    offsets = module.text_offsets(windows.static, windows.observed_share) if with_text else None
+    return float(_loss(module, windows, offsets))
+
+
+def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float, steps: int = 300,
+                      lr: float = 3e-3, batch_size: int = 512, max_windows: int = 50_000, seed: int = 0,
+                      encoder_lr: float | None = None) -> TextCheck:
+    """Fit the text correction of ``module`` (a :class:`~darts_llm.models.fusion.TextFusionModule` whose twin is
+    trained) on the windows of ``dataset``, check it on the most recent ones and keep it only if it helps there.
+
+    Returns the :class:`TextCheck`; ``module.text_on`` is set accordingly.
+    """
+    indices, steps_after = window_ends(dataset, max_windows)
+    ocl = int(output_chunk_length)
+    check = steps_after < ocl
+    fit = steps_after >= 2 * ocl - 1  # their forecast windows never reach a checked step
+    module.set_text(False)
+    if check.sum() == 0 or fit.sum() == 0:
+        reason = (f"the training series are too short to check the text on recent windows ({int(fit.sum())} older "
+                  f"and {int(check.sum())} recent windows): the model forecasts without text")
+        return TextCheck(False, None, None, None, min_gain, int(fit.sum()), int(check.sum()), reason)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        windows = _twin_forecasts(module, dataset, indices, batch_size=max(batch_size, 256))
+        device = windows.base.device
+        module.text_residual.to(device)
+        fit_rows = torch.as_tensor(np.flatnonzero(fit), device=device)
+        check_rows = torch.as_tensor(np.flatnonzero(check), device=device)
+        _fit(module, windows.take(fit_rows), steps, lr, batch_size, seed, encoder_lr)
+        without = _check_loss(module, windows.take(check_rows), with_text=False)
+        with_text = _check_loss(module, windows.take(check_rows), with_text=True)
+        gain = 1.0 - with_text / without if without > 0 else 0.0
+        kept = bool(np.isfinite(gain) and gain > min_gain)
+        if kept:
+            _fit(module, windows, steps, lr, batch_size, seed + 1, encoder_lr)
+        else:
+            module.text_residual.reset()
+    module.set_text(kept)
+    reason = (f"the text lowers the loss of the {int(check.sum())} most recent training windows by "
+              f"{100 * gain:.1f}% (more than {100 * min_gain:.1f}%): it is used" if kept else
+              f"the text changes the loss of the {int(check.sum())} most recent training windows by "
+              f"{-100 * gain:+.1f}% (it had to lower it by more than {100 * min_gain:.1f}%): the model forecasts "
+              f"without text")
+    logger.info("Text check: %s.", reason)
+    return TextCheck(kept, without, with_text, gain, min_gain, int(fit.sum()), int(check.sum()), reason)
