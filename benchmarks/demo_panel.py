@@ -62,7 +62,8 @@ def main() -> int:
         real, twin = by.loc["real"], by.loc["no text"]
         worst = max(np.asarray(real["runs"]) - np.asarray(twin["runs"]))
         row = {"model": cls.__name__, **{v: f"{by.loc[v, 'mean']:.1f} ± {by.loc[v, 'std']:.1f}" for v in by.index},
-               "worst seed minus twin": f"{worst:+.1f}"}
+               "worst seed minus twin": f"{worst:+.1f}", "text kept (seeds)": by.loc["real", "text_used"],
+               "shuffled text kept": by.loc["shuffled", "text_used"]}
         rows.append(row)
         ok_mean = real["mean"] <= twin["mean"]
         ok_seed = worst <= twin["std"]

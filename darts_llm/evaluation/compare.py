@@ -143,8 +143,9 @@ def compare_text(
     -------
     pandas.DataFrame
         One row per variant: ``variant``, ``mean`` and ``std`` of the metric over seeds, ``runs`` (the per-seed
-        values), ``n_forecasts`` and ``fit_s`` (mean fit time). ``attrs`` holds ``metric``, ``model``, ``start``
-        and ``forecast_horizon``.
+        values), ``n_forecasts``, ``fit_s`` (mean fit time) and ``text_used`` (for text models whose text passes a
+        check, ``text_entry="residual"``: in how many seeds the check kept the text, e.g. ``"2/3"``; else
+        empty). ``attrs`` holds ``metric``, ``model``, ``start`` and ``forecast_horizon``.
     """
     series = [series] if isinstance(series, TimeSeries) else list(series)
     if not series:
@@ -171,7 +172,7 @@ def compare_text(
     for variant in variants:
         if variant == "no text" and twin is None:
             continue
-        scores, fit_times, n_forecasts = [], [], 0
+        scores, fit_times, n_forecasts, text_used = [], [], 0, []
         for seed in run_seeds:
             inputs = _variant_series(series, columns, variant, seed, constant_text)
             if target_transform is not None:
@@ -186,6 +187,9 @@ def compare_text(
             t0 = time.perf_counter()
             candidate.fit(train, past_covariates=past_covariates, future_covariates=future_covariates)
             fit_times.append(time.perf_counter() - t0)
+            check = getattr(candidate, "text_check", None)  # text_entry="residual": did the text pass its check?
+            if check is not None:
+                text_used.append(bool(check.kept))
             forecasts = candidate.historical_forecasts(
                 inputs, start=start, forecast_horizon=forecast_horizon, stride=stride, retrain=False,
                 last_points_only=False, past_covariates=past_covariates, future_covariates=future_covariates,
@@ -211,6 +215,7 @@ def compare_text(
             "runs": scores,
             "n_forecasts": n_forecasts,
             "fit_s": float(np.mean(fit_times)),
+            "text_used": f"{sum(text_used)}/{len(text_used)}" if text_used else "",
         })
     table = pd.DataFrame(rows)
     table.attrs.update(metric=metric_name, model=type(model).__name__, start=start, forecast_horizon=forecast_horizon)

@@ -247,15 +247,17 @@ class TextFusionModule(PLForecastingModule):
         """Use the text correction or not (``"residual"`` only; the text check decides)."""
         self.text_on.fill_(1.0 if used else 0.0)
 
-    def text_offsets(self, static: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
+    def text_offsets(self, static: torch.Tensor, share: torch.Tensor, raw: bool = False) -> torch.Tensor:
         """The text correction ``(batch, output_chunk_length, n_target_components)`` of samples whose static
-        covariates are ``static`` ``(batch, rows, width)`` and whose inputs are observed by ``share``."""
+        covariates are ``static`` ``(batch, rows, width)`` and whose inputs are observed by ``share`` (``raw``:
+        not yet centred on the training windows' mean)."""
         embeddings = []
         for k in range(self.n_text_cols):
             start = self.n_numeric + k * ID_DIGITS
             ids = decode_ids(static[:, 0, start : start + ID_DIGITS], self.id_digit_values.to(static.device))
             embeddings.append(self.text_embeddings(ids).to(static.dtype))
-        offsets = self.text_residual(embeddings, share.to(static.dtype))
+        head = self.text_residual.raw if raw else self.text_residual
+        offsets = head(embeddings, share.to(static.dtype))
         return offsets.reshape(len(offsets), self.output_chunk_length, self.n_target_components)
 
     def add_offsets(self, prediction: torch.Tensor, offsets: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

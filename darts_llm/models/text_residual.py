@@ -65,13 +65,20 @@ class TextResidual(nn.Module):
         self.out = nn.Linear(hidden, n_outputs)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        # the mean raw offset over the training windows: the correction moves a text relative to the others and
+        # never the whole panel (a shift of every forecast would be a bias fix, not what the text says)
+        self.register_buffer("center", torch.zeros(n_outputs))
 
-    def forward(self, embeddings: list[torch.Tensor], observed_share: torch.Tensor) -> torch.Tensor:
-        """Offsets ``(batch, n_outputs)`` from one embedding batch ``(batch, embedding_dim)`` per text column and
-        the share of observed input steps ``(batch,)``."""
+    def raw(self, embeddings: list[torch.Tensor], observed_share: torch.Tensor) -> torch.Tensor:
+        """Uncentred offsets ``(batch, n_outputs)`` from one embedding batch ``(batch, embedding_dim)`` per text
+        column and the share of observed input steps ``(batch,)``."""
         features = [branch(e) for branch, e in zip(self.branches, embeddings)]
         x = torch.cat([*features, observed_share.unsqueeze(-1).to(features[0].dtype)], dim=-1)
         return self.out(torch.nn.functional.gelu(self.hidden(x)))
+
+    def forward(self, embeddings: list[torch.Tensor], observed_share: torch.Tensor) -> torch.Tensor:
+        """Offsets ``(batch, n_outputs)``: :meth:`raw` minus its mean over the training windows."""
+        return self.raw(embeddings, observed_share) - self.center
 
     def reset(self) -> None:
         """Start again from a zero correction (the principal-component bases are kept)."""
@@ -81,6 +88,7 @@ class TextResidual(nn.Module):
             nn.init.zeros_(branch.no_text)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        self.center.zero_()
 
 
 @dataclass
@@ -220,11 +228,17 @@ def _fit(module, windows: _Windows, steps: int, lr: float, batch_size: int, seed
     for _ in range(steps):
         rows = torch.randint(0, n, (min(batch_size, n),), generator=generator).to(windows.base.device)
         part = windows.take(rows)
-        loss = _loss(module, part, module.text_offsets(part.static, part.observed_share))
+        offsets = module.text_offsets(part.static, part.observed_share, raw=True)
+        loss = _loss(module, part, offsets - offsets.mean(dim=0, keepdim=True))  # centred, as it is used
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     head.eval()
+    with torch.no_grad():
+        raw = torch.cat([module.text_offsets(windows.static[i : i + batch_size],
+                                             windows.observed_share[i : i + batch_size], raw=True)
+                         for i in range(0, n, batch_size)])
+        head.center.copy_(raw.reshape(n, -1).mean(dim=0))
 
 
 @torch.no_grad()
