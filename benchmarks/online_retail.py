@@ -13,7 +13,7 @@ Protocol (nothing was tuned on the test origins):
   model as ``log1p(price)``.
 - Origins: the first forecast week of each backtest; full mode every week from 2011-09-04 to 2011-10-16 (7
   origins), each forecasting 8 weeks (the last ends 2011-12-04). Metrics pool horizons 1-8.
-- Global models (LightGBM, TiDE, TFT, BlockRNN and their text twins) are fitted **once per seed** on the weeks
+- Global models (LightGBM, TiDE, TFT, BlockRNN, TSMixer and their text twins) are fitted **once per seed** on the weeks
   before the first origin and forecast every origin without refitting. Local models (naive, mean, exponential
   smoothing) use each product's own history up to the origin.
 - Cohorts: *warm* = a fixed seeded sample of products with at least 12 weeks of history before the first origin
@@ -76,6 +76,7 @@ TIDE = dict(hidden_size=64, num_encoder_layers=1, num_decoder_layers=1, decoder_
             temporal_decoder_hidden=16, dropout=0.1)
 TFT = dict(hidden_size=16, lstm_layers=1, num_attention_heads=2, hidden_continuous_size=8, dropout=0.1)
 RNN = dict(model="LSTM", hidden_dim=32, n_rnn_layers=1, dropout=0.1)
+TSMIXER = dict(hidden_size=64, ff_size=64, num_blocks=2, dropout=0.1)
 ENSEMBLES = [  # label, member a, member b
     ("ExpSmoothing + TiDE", "ExponentialSmoothing (per series)", "TiDE"),
     ("ExpSmoothing + TextTiDE", "ExponentialSmoothing (per series)", "TextTiDE"),
@@ -141,9 +142,9 @@ def torch_common(seed: int, epochs: int) -> dict:
 
 
 def model_specs(cfg: Config) -> list[ModelSpec]:
-    from darts.models import BlockRNNModel, LightGBMModel, TFTModel, TiDEModel
+    from darts.models import BlockRNNModel, LightGBMModel, TFTModel, TiDEModel, TSMixerModel
 
-    from darts_llm.models import TextBlockRNNModel, TextTFTModel, TextTiDEModel
+    from darts_llm.models import TextBlockRNNModel, TextTFTModel, TextTiDEModel, TextTSMixerModel
 
     def net(cls, arch, epochs, **extra):
         return lambda seed: cls(**arch, **extra, **torch_common(seed, epochs))
@@ -179,6 +180,7 @@ def model_specs(cfg: Config) -> list[ModelSpec]:
         *with_ablations(ModelSpec("TextTFT", "TFT", net(TextTFTModel, TFT, cfg.tft_epochs, **chosen), "{mode}",
                                   future=("age",)), modes=("real",)),
         ModelSpec("BlockRNN (LSTM)", "RNN", net(BlockRNNModel, RNN, cfg.rnn_epochs), past=("age",)),
+        ModelSpec("TSMixer", "TSMixer", net(TSMixerModel, TSMIXER, cfg.tide_epochs), future=("age",)),
         # the library's default text settings (chosen by benchmarks/text_pathway.py on validation origins)
         ModelSpec("TextTiDE (default settings)", "TiDE", net(TextTiDEModel, TIDE, cfg.tide_epochs, **DEFAULT_TEXT),
                   "real", future=("age",), text=True),
@@ -186,6 +188,8 @@ def model_specs(cfg: Config) -> list[ModelSpec]:
                   "real", future=("age",), text=True),
         ModelSpec("TextBlockRNN (default settings)", "RNN",
                   net(TextBlockRNNModel, RNN, cfg.rnn_epochs, **DEFAULT_TEXT), "real", past=("age",), text=True),
+        ModelSpec("TextTSMixer (default settings)", "TSMixer",
+                  net(TextTSMixerModel, TSMIXER, cfg.tide_epochs, **DEFAULT_TEXT), "real", future=("age",), text=True),
     ]
     if cfg.models:
         specs = [s for s in specs if any(m.lower() in s.name.lower() for m in cfg.models)]

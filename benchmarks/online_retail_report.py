@@ -277,6 +277,34 @@ def validation_choice(sm: pd.DataFrame) -> list[str]:
     return ["**Lowest WAPE among the text candidates**: " + "; ".join(out) + ".", ""] if out else []
 
 
+#: each text model's default-settings row and its no-text twin
+DEFAULT_TWINS = {"TextTiDE (default settings)": "TiDE", "TextTFT (default settings)": "TFT",
+                 "TextBlockRNN (default settings)": "BlockRNN (LSTM)", "TextTSMixer (default settings)": "TSMixer"}
+
+
+def default_settings_section(scores: pd.DataFrame, subset: str = "warm") -> list[str]:
+    """Each text model with its default settings against its twin, seed by seed (same seeds), on ``subset``."""
+    wape = scores[scores.subset == subset].pivot_table(index="seed", columns="model", values="WAPE")
+    rows, verdicts = [], []
+    for text, twin in DEFAULT_TWINS.items():
+        if text not in wape or twin not in wape:
+            continue
+        paired = wape[[text, twin]].dropna()
+        diff = paired[text] - paired[twin]
+        twin_std = float(paired[twin].std(ddof=0))
+        mean_ok, seed_ok = paired[text].mean() <= paired[twin].mean(), diff.max() <= twin_std
+        rows.append({"text model (default settings)": text, "WAPE %": f"{paired[text].mean():.2f}",
+                     "twin": twin, "twin WAPE %": f"{paired[twin].mean():.2f} ± {twin_std:.2f}",
+                     "worst seed minus twin": f"{diff.max():+.2f}", "seeds": len(paired)})
+        verdicts.append(f"- {text}: mean {'at or below' if mean_ok else 'above'} its twin; worst seed "
+                        f"{diff.max():+.2f} against the twin's seed std {twin_std:.2f} "
+                        f"({'within' if seed_ok else 'beyond'}).")
+    if not rows:
+        return []
+    return [f"### Default settings against the no-text twin ({subset} cohort, WAPE %, seed by seed)", "",
+            table(rows), "", *verdicts, ""]
+
+
 def build_report(d: dict, scores: pd.DataFrame) -> dict:
     from online_retail_plots import plot_all
 
@@ -314,6 +342,7 @@ def build_report(d: dict, scores: pd.DataFrame) -> dict:
               "Both sides are picked on these same origins, so both are equally optimistic.", "", table(lift_rows), ""]
     if cfg.mode == "validation":
         lines += validation_choice(sm)
+    lines += default_settings_section(scores)
     abl_rows, ablations = ablation_section(sm, meta)
     lines += ["### Ablations (WAPE %)", "",
               "Shuffled: the descriptions permuted across products (one fixed permutation, training and test alike). "

@@ -4,6 +4,10 @@ Usage::
 
     python benchmarks/text_pathway.py [--data PATH] [--seeds 5] [--backbones tide tsmixer rnn tft]
 
+Candidates: the *static* entry (text features among the backbone's static covariates) in several forms, and the
+*residual* entry (the no-text twin plus a text correction kept only if it lowers the loss of the most recent
+training windows by a minimum gain) with three minimum gains.
+
 Protocol: the demo panel (the 150 best-selling products with at least 40 weeks of Online Retail sales). The last
 12 weeks are the *test* weeks of the demo and are cut off here before anything else: every run sees only the
 weeks before them. Each model is fitted on all but the last 12 of the remaining weeks and backtested on those 12
@@ -43,9 +47,16 @@ from darts_llm.utils import quiet_training_output  # noqa: E402
 RUNS = Path(__file__).resolve().parent / "results" / "text_pathway_runs.jsonl"
 
 def setting(dim: int, components: int | None, gate: bool, no_text_prob: float, penalty: float = 0.0) -> dict:
-    """Every text-pathway argument given, so that a candidate does not change when a library default does."""
-    return dict(text_dim=dim, text_components=components, text_gate=gate, no_text_prob=no_text_prob,
-                text_penalty=penalty)
+    """Every argument of the static entry given, so that a candidate does not change when a library default
+    does."""
+    return dict(text_entry="static", text_dim=dim, text_components=components, text_gate=gate,
+                no_text_prob=no_text_prob, text_penalty=penalty)
+
+
+def residual(min_gain: float, components: int | None = 8) -> dict:
+    """A residual-entry candidate: the twin plus a text correction kept if it gains ``min_gain`` on the most
+    recent training windows."""
+    return dict(text_entry="residual", text_min_gain=min_gain, text_dim=8, text_components=components)
 
 
 #: Candidate text-pathway settings (the library's former defaults first).
@@ -58,6 +69,9 @@ CANDIDATES = {
     "4 components + gate + text dropout 0.5": setting(8, 4, True, 0.5),
     "16 components + gate + text dropout 0.5": setting(8, 16, True, 0.5),
     "8 components + gate + text dropout 0.5 + penalty 0.3": setting(8, 8, True, 0.5, penalty=0.3),
+    "residual, checked (min gain 0)": residual(0.0),
+    "residual, checked (min gain 0.5%)": residual(0.005),
+    "residual, checked (min gain 2%)": residual(0.02),
 }
 
 BACKBONES = {
