@@ -156,8 +156,8 @@ def run_demo(data: str | None = None, output: str = "darts_llm_demo", quick: boo
           f"({HORIZON}-week forecasts every {HORIZON} weeks), seeds {list(seeds)} ...")
     table = compare_text(TextTiDEModel(**settings), panel, start=start, forecast_horizon=HORIZON, seeds=seeds,
                          target_transform=log)
-    shown = table[["variant", "mean", "std", "n_forecasts"]].rename(
-        columns={"mean": "WAPE % (mean)", "std": "std", "n_forecasts": "forecasts"})
+    shown = table[["variant", "mean", "std", "n_forecasts", "text_used"]].rename(
+        columns={"mean": "WAPE % (mean)", "std": "std", "n_forecasts": "forecasts", "text_used": "text used (seeds)"})
     established_md = markdown_table(shown)
     established_text = describe_comparison(table)
     print(established_md + "\n\n" + established_text)

@@ -266,7 +266,19 @@ def describe_comparison(table: pd.DataFrame, lower_is_better: bool = True) -> st
     else:
         verdict = (f"The real text and the best control ({best['variant']}) differ by {abs(gap):.1f}, within the "
                    f"seed spread ({margin:.1f}): no measurable effect of the text.")
-    return f"{head} {verdict}"
+    return f"{head} {verdict}{_check_sentence(real)}"
+
+
+def _check_sentence(real) -> str:
+    """What the text check did in the real-text runs (text models with ``text_entry="residual"``)."""
+    used = str(real.get("text_used", "") or "")
+    if "/" not in used:
+        return ""
+    kept, runs = (int(x) for x in used.split("/"))
+    if kept == 0:
+        return (f" The text check kept the text in none of the {runs} runs: there the model is its no-text twin, "
+                f"exactly.")
+    return f" The text check kept the text in {kept} of {runs} runs."
 
 
 def plot_text_comparison(table: pd.DataFrame, ax=None):
