@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from darts.logging import raise_log
 
-__all__ = ["LaunchAnalogsMixin"]
+from darts_llm.models.launch_curves import SeriesLaunch, time_value
+from darts_llm.models.launch_scale import launch_features
+
+__all__ = ["QUERY_CHUNK", "LaunchAnalogsMixin"]
+
+#: Queries whose similarities to every training product are held at once (``QUERY_CHUNK`` x products floats):
+#: catalogues of any size are compared a chunk at a time.
+QUERY_CHUNK = 1024
 
 
 class LaunchAnalogsMixin:
     """The analog side of :class:`~darts_llm.models.launch_model.LaunchForecastingModel` (its ``_library``,
-    ``_launch_rows``, ``_training_static``, ``n_analogs`` and ``temperature``)."""
+    ``_launch_rows``, ``_training_static``, ``_context``, ``_prior``, ``scale``, ``n_analogs`` and
+    ``temperature``): which earlier launches are a product's analogs, what they say, and the ridge features."""
 
     def _training_similarity(self, rows: np.ndarray) -> np.ndarray:
         """Similarities of the training products ``rows`` to all training products (subclasses may reuse what
@@ -40,14 +48,63 @@ class LaunchAnalogsMixin:
         rows = np.flatnonzero(np.isfinite(levels))
         if len(rows) > limit:
             rows = np.sort(np.random.default_rng(0).choice(rows, limit, replace=False))
-        similarity = self._training_similarity(self._launch_rows[rows])[:, self._launch_rows]
         out = np.full(len(levels), np.nan)
         eligible = np.isfinite(levels)
-        for row, sims in zip(rows, similarity):
-            mask = eligible.copy()
-            mask[row] = False
-            out[row] = self._weights(sims, mask) @ np.nan_to_num(levels)
+        for lo in range(0, len(rows), QUERY_CHUNK):
+            chunk = rows[lo : lo + QUERY_CHUNK]
+            similarity = self._training_similarity(self._launch_rows[chunk])[:, self._launch_rows]
+            for row, sims in zip(chunk, similarity):
+                mask = eligible.copy()
+                mask[row] = False
+                out[row] = self._weights(sims, mask) @ np.nan_to_num(levels)
         return out
+
+    # ------------------------------------------------------------------------------------------ queries
+    def _features(self, static: pd.DataFrame, launch_times: pd.Index,
+                  similarity_of: Callable[[int, int], np.ndarray] | None = None) -> list[np.ndarray]:
+        """The ridge scale's feature blocks: the subclass' blocks, the demand context and the analogs' level.
+
+        ``similarity_of(lo, hi)`` gives the similarities of rows ``lo:hi`` of ``static`` to all training products
+        (default: :meth:`_similarity`); they are computed :data:`QUERY_CHUNK` rows at a time.
+        """
+        if similarity_of is None:
+            similarity_of = lambda lo, hi: self._similarity(static.iloc[lo:hi])  # noqa: E731
+        cutoffs = [time_value(t) for t in launch_times]
+        context, analogs = [], []
+        for lo in range(0, len(static), QUERY_CHUNK):
+            hi = min(lo + QUERY_CHUNK, len(static))
+            similarity = similarity_of(lo, hi)
+            context.append(self._context.levels(cutoffs[lo:hi], similarity if self._has_similarity else None,
+                                                self.n_analogs))
+            analogs.append(self._analog_levels(similarity[:, self._launch_rows], cutoffs[lo:hi]))
+        levels = np.concatenate(analogs)
+        if self._fallback_level is None:  # set at the fit, from all training launches
+            self._fallback_level = float(np.nanmean(levels)) if np.isfinite(levels).any() else 0.0
+        levels = np.where(np.isfinite(levels), levels, self._fallback_level)
+        return [*launch_features(self._scale_inputs(static)), np.column_stack([np.concatenate(context), levels])]
+
+    @property
+    def _has_similarity(self) -> bool:
+        """Whether :meth:`_similarity` tells products apart (the neighbours' level is the shop's otherwise)."""
+        return True
+
+    def _query(self, static: pd.DataFrame, launches: Sequence[SeriesLaunch]):
+        """Similarity to the training launches, and the ridge design rows (``None`` for the analog scale)."""
+        similarity = self._similarity(static)
+        if self.scale != "ridge":
+            return similarity[:, self._launch_rows], None
+        # a product's launch is its age before the first forecast step (that step itself when not sold yet)
+        launch_times = pd.Index([launch.start - launch.age * self._freq for launch in launches])
+        design = self._prior.design(self._features(static, launch_times, lambda lo, hi: similarity[lo:hi]))
+        return similarity[:, self._launch_rows], design
+
+    def _each_query(self, static: pd.DataFrame, launches: Sequence[SeriesLaunch]) -> Iterator[tuple]:
+        """Per query: its similarity to the training launches and its ridge design row (or ``None``), computed
+        :data:`QUERY_CHUNK` queries at a time."""
+        for lo in range(0, len(launches), QUERY_CHUNK):
+            similarity, design = self._query(static.iloc[lo : lo + QUERY_CHUNK], launches[lo : lo + QUERY_CHUNK])
+            for j, sims in enumerate(similarity):
+                yield sims, None if design is None else design[j : j + 1]
 
     def _analog_curve(self, similarity: np.ndarray, cutoff: int, ages: np.ndarray):
         """The analogs' weights, level, shape at ``ages`` and deviations, from what is known before ``cutoff``."""
@@ -79,8 +136,8 @@ class LaunchAnalogsMixin:
         return weights, level, shape, deviations, weights[chosen]
 
     def _analog_levels(self, similarity: np.ndarray, cutoffs: Sequence[int]) -> np.ndarray:
-        """Each query's analog level from the launches known before its cutoff (the mean training level when
-        none is known: the earliest launches of a training set)."""
+        """Each query's analog level from the launches known before its cutoff (NaN when none is known: the
+        earliest launches of a training set; :meth:`_features` fills in the mean training level)."""
         by_cutoff: dict[int, np.ndarray] = {}
         out = np.full(len(cutoffs), np.nan)
         for row, cutoff in enumerate(cutoffs):
@@ -90,9 +147,7 @@ class LaunchAnalogsMixin:
             eligible = np.isfinite(levels)
             if eligible.any():
                 out[row] = self._weights(similarity[row], eligible) @ np.nan_to_num(levels)
-        if self._fallback_level is None:
-            self._fallback_level = float(np.nanmean(out)) if np.isfinite(out).any() else 0.0
-        return np.where(np.isfinite(out), out, self._fallback_level)
+        return out
 
 
 def _weighted_nanmean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

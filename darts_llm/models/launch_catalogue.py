@@ -99,9 +99,8 @@ class LaunchCatalogueMixin:
         items = self._as_list(series, "series")
         static = self._static_frame(items, "series")
         launches = [launch_of(s) for s in items]
-        similarity, _ = self._query(static, launches)
         out = []
-        for sims, launch in zip(similarity, launches):
+        for (sims, _), launch in zip(self._each_query(static, launches), launches):
             cutoff = time_value(launch.start)
             known = self._library.known(cutoff)
             levels = self._library.levels(known)
@@ -162,15 +161,14 @@ class LaunchCatalogueMixin:
         items = self._as_list(series, "series")
         static = self._static_frame(items, "series")
         launches = [launch_of(s) for s in items]
-        similarity, features = self._query(static, launches)
         out = []
-        for i, (s, launch) in enumerate(zip(items, launches)):
+        for s, launch, (sims, design) in zip(items, launches, self._each_query(static, launches)):
             length = len(s) + n
             first = launch.position if launch.position is not None else len(s)
             age = np.arange(length) - first
             ages = np.clip(age, 0, None)
-            _, analog_level, shape, _, _ = self._analog_curve(similarity[i], time_value(launch.start), ages)
-            prior, _ = self._prior.predict(analog_level, None if features is None else features[i : i + 1])
+            _, analog_level, shape, _, _ = self._analog_curve(sims, time_value(launch.start), ages)
+            prior, _ = self._prior.predict(analog_level, design)
             launched = (age >= 0).astype(np.float32)
             values = np.stack(
                 [

@@ -42,7 +42,7 @@ from darts_llm.models.launch_curves import (
     launch_of,
     time_value,
 )
-from darts_llm.models.launch_scale import LevelPrior, launch_features
+from darts_llm.models.launch_scale import LevelPrior
 from darts_llm.utils import positive_int
 
 __all__ = ["LaunchForecastingModel"]
@@ -266,7 +266,8 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         if self.scale == "ridge":
             self._context = DemandContext.from_series(series, window=self.level_ages // 2 or 1)
             launch_times = pd.Index([s.time_index[launch.position] for s, launch in launches])
-            features = self._features(self._library_static, launch_times, self._training_similarity(self._launch_rows))
+            features = self._features(self._library_static, launch_times,
+                                      lambda lo, hi: self._training_similarity(self._launch_rows[lo:hi]))
         self._prior = LevelPrior.fit(
             levels,
             features,
@@ -374,11 +375,10 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
                 raise_log(ValueError(f"series[{i}] has frequency {s.freq}, but {name} was fitted on {self._freq}."))
         static = self._static_frame(items, "series")
         launches = [launch_of(s) for s in items]
-        similarity, features = self._query(static, launches)
         rng = np.random.default_rng(random_state)
         out = []
-        for i, (s, launch) in enumerate(zip(items, launches)):
-            values = self._forecast_one(launch, similarity[i], None if features is None else features[i : i + 1], n, num_samples, rng)
+        for s, launch, (sims, design) in zip(items, launches, self._each_query(static, launches)):
+            values = self._forecast_one(launch, sims, design, n, num_samples, rng)
             times = future_index(s, n)
             out.append(
                 TimeSeries.from_times_and_values(
@@ -390,30 +390,6 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
                 )
             )
         return out[0] if single else out
-
-    def _features(self, static: pd.DataFrame, launch_times: pd.Index, similarity: np.ndarray | None = None):
-        """The ridge scale's feature blocks: the subclass' blocks, the demand context and the analogs' level."""
-        if similarity is None:
-            similarity = self._similarity(static)
-        cutoffs = [time_value(t) for t in launch_times]
-        context = self._context.levels(cutoffs, similarity if self._has_similarity else None, self.n_analogs)
-        analogs = self._analog_levels(similarity[:, self._launch_rows], cutoffs)
-        return [*launch_features(self._scale_inputs(static)), np.column_stack([context, analogs])]
-
-    @property
-    def _has_similarity(self) -> bool:
-        """Whether :meth:`_similarity` tells products apart (the neighbours' level is the shop's otherwise)."""
-        return True
-
-    def _query(self, static: pd.DataFrame, launches: Sequence[SeriesLaunch]):
-        """Similarity to the training launches, and the ridge design rows (``None`` for the analog scale)."""
-        similarity = self._similarity(static)
-        if self.scale != "ridge":
-            return similarity[:, self._launch_rows], None
-        # a product's launch is its age before the first forecast step (that step itself when not sold yet)
-        launch_times = pd.Index([launch.start - launch.age * self._freq for launch in launches])
-        design = self._prior.design(self._features(static, launch_times, similarity))
-        return similarity[:, self._launch_rows], design
 
     def __str__(self) -> str:
         return type(self).__name__

@@ -217,3 +217,20 @@ def test_zero_padding_before_a_launch_changes_nothing(model_kwargs):
     b = TextAnalogModel(**model_kwargs).fit(padded).predict_new_products(query, 3, start=TIMES[-3])
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.values(), y.values(), rtol=1e-5)
+
+
+def test_queries_compared_a_chunk_at_a_time_give_the_same_forecasts(model_kwargs, monkeypatch):
+    import darts_llm.models.launch_analogs as analogs
+
+    series = catalogue()
+    whole = TextAnalogModel(**model_kwargs).fit(series)
+    queries = [s[:2] for s in series[-7:]]
+    expected = [f.values() for f in whole.predict(3, series=queries)]
+    expected_covs = [c.values() for c in whole.launch_covariates(queries, 3)]
+    monkeypatch.setattr(analogs, "QUERY_CHUNK", 2)  # fit and forecasts see at most 2 x products similarities
+    chunked = TextAnalogModel(**model_kwargs).fit(series)
+    for a, b in zip(expected, chunked.predict(3, series=queries)):
+        np.testing.assert_allclose(b.values(), a, rtol=1e-10)
+    for a, b in zip(expected_covs, chunked.launch_covariates(queries, 3)):
+        np.testing.assert_allclose(b.values(), a, rtol=1e-10)
+    assert [len(a) for a in chunked.analogs(queries, top=3)] == [len(a) for a in whole.analogs(queries, top=3)]
