@@ -22,7 +22,8 @@ Every method is what a user can call:
 - Darts' ``LightGBMModel`` (L1) and ``TiDEModel`` trained on earlier launches' first 12 weeks (zero-padded 4 weeks
   before the launch), with the launch age as future covariates, and: nothing more (no text); the analog curve of
   ``TextAnalogModel.launch_covariates`` (text); the text-neighbour demand of ``TextNeighbours`` (LightGBM, text).
-- ``TextTiDEModel`` with its text defaults and ``min_input_chunk_length=1``, trained on every product's weeks before
+- ``TextTiDEModel`` with ``text_entry="static"`` (the text among the backbone's inputs; its other text arguments
+  at their defaults) and ``min_input_chunk_length=1``, trained on every product's weeks before
   T; its twin reads one constant description (the same network without text information).
 - The mean of the observed weeks.
 
@@ -223,6 +224,8 @@ def text_model_forecasts(panel, origin, tests, seeds, texts, epochs=6, n_establi
     runs = []
     for seed in seeds:
         model = TextTiDEModel(
+            # the static entry: the text among the backbone's inputs, as when the recorded rows were measured
+            text_entry="static",
             input_chunk_length=8, output_chunk_length=HORIZON, min_input_chunk_length=1, hidden_size=64,
             decoder_output_dim=8, temporal_decoder_hidden=16, dropout=0.1, loss_fn=torch.nn.L1Loss(),
             optimizer_kwargs={"lr": 3e-3}, batch_size=256, n_epochs=epochs, random_state=seed,

@@ -53,7 +53,9 @@ def launch_forecasts(all_series, panel_size: int, origins, settings: dict, log, 
         train = [log.transform(texts[id(s)]).drop_after(first) for s in established + earlier
                  if s.start_time() < first]
         # more series than the established panel: fewer epochs keep the demo short
-        model = TextTiDEModel(min_input_chunk_length=1, random_state=seed, **dict(settings, n_epochs=8))
+        # text_penalty acts on the static entry (the text among the backbone's inputs)
+        model = TextTiDEModel(min_input_chunk_length=1, random_state=seed, text_entry="static",
+                              **dict(settings, n_epochs=8))
         model.fit(train)
         history = [log.transform(texts[id(s)]).drop_after(t) for s, t in cases]
         results[variant] = [log.inverse_transform(f) for f in model.predict(demo.HORIZON, series=history)]
