@@ -146,12 +146,21 @@ def main() -> None:
             row[backbone] = f"{r['mean'].iloc[0]:.1f} ± {r['std'].iloc[0]:.1f}" if len(r) else "n/a"
         table_rows.append(row)
     within = "within" if choice in eligible.index else "not within"
+    tied = [name for name, value in overall.items() if abs(value - overall.iloc[0]) < 1e-9]
     sentence = (
-        f"Choice: **{choice}** (lowest mean WAPE over the backbones, {overall.iloc[0]:.1f}); it is {within} one "
-        f"seed standard deviation of the no-text twin on every backbone. "
+        f"Best: **{' = '.join(tied)}** (lowest mean WAPE over the backbones, {overall.iloc[0]:.1f}"
+        + ("; tied: the same mean on every backbone" if len(tied) > 1 else "")
+        + f"); {'they are' if len(tied) > 1 else 'it is'} {within} one seed standard deviation of the no-text "
+        f"twin on every backbone. "
         + ("Settings within that bound everywhere: " + ", ".join(eligible.index) + "." if len(eligible)
            else "No setting is within that bound on every backbone.")
     )
+    runs = {(r["backbone"], r["setting"]): r["runs"] for r in rows}
+    for name in CANDIDATES:
+        same = [b for b in args.backbones if runs.get((b, name)) == runs.get((b, "no text (the twin)"))]
+        if same:
+            sentence += (f" *{name}* forecasts exactly as the twin, seed by seed, on {len(same)} of "
+                         f"{len(args.backbones)} backbones ({', '.join(same)}).")
     print("\n" + markdown_table(pd.DataFrame(table_rows)) + "\n\n" + sentence)
     if not args.no_write:
         body = (
