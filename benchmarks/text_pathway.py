@@ -156,6 +156,16 @@ def main() -> None:
            else "No setting is within that bound on every backbone.")
     )
     runs = {(r["backbone"], r["setting"]): r["runs"] for r in rows}
+    twin_runs = {b: np.asarray(runs[(b, "no text (the twin)")]) for b in args.backbones}
+    worse = {}  # per setting: its largest excess over the twin in one seed, over the backbones
+    for name in CANDIDATES:
+        excess = [max(np.asarray(runs[(b, name)]) - twin_runs[b]) for b in args.backbones if (b, name) in runs]
+        if excess and max(excess) > 0:
+            worse[name] = max(excess)
+    if worse:
+        sentence += (f" {len(worse)} of {len(CANDIDATES)} settings are worse than the twin in at least one seed of "
+                     f"one backbone (by up to {max(worse.values()):.1f} points; the least: "
+                     f"{min(worse, key=worse.get)}, by {min(worse.values()):.1f}).")
     for name in CANDIDATES:
         same = [b for b in args.backbones if runs.get((b, name)) == runs.get((b, "no text (the twin)"))]
         if same:
