@@ -9,7 +9,9 @@ With ``text_entry="residual"`` (the default) a text model is trained in two stag
    on *older* windows only, and checked on the most recent ones (the windows whose forecast ends in the last
    ``output_chunk_length`` steps of each series; windows whose forecast overlaps those steps are never fitted on).
    It is kept only if it lowers the forecast loss of those recent windows by more than ``text_min_gain`` (a
-   fraction); it is then fitted again on all windows. Otherwise the model *is* its no-text twin.
+   fraction) *and* the reduction, paired series by series, exceeds :data:`GAIN_Z` standard errors (a gain that
+   one lucky series could explain does not count); it is then fitted again on all windows. Otherwise the model
+   *is* its no-text twin.
 
 The correction is what the no-text forecast leaves unexplained, and a product-specific offset the network could
 memorise from the training weeks only survives if it still holds in weeks it was not fitted on.
@@ -30,7 +32,7 @@ from darts_llm.models.text_branch import TextBranch
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TextCheck", "TextResidual", "fit_text_residual", "window_ends"]
+__all__ = ["GAIN_Z", "TextCheck", "TextResidual", "fit_text_residual", "window_ends"]
 
 
 class TextResidual(nn.Module):
@@ -110,6 +112,9 @@ class TextCheck:
         Number of older windows the correction was fitted on, and of recent windows it was checked on.
     reason
         One sentence saying why the text is or is not used.
+    z
+        The loss reduction per series, averaged over the series and divided by its standard error: the text is
+        used only if it exceeds :data:`GAIN_Z` (``None`` when there was nothing to check).
     """
 
     kept: bool
@@ -120,19 +125,21 @@ class TextCheck:
     n_fit: int
     n_check: int
     reason: str
+    z: float | None = None
 
     def as_dict(self) -> dict:
         """The check as a plain dict."""
         return asdict(self)
 
 
-def window_ends(dataset, max_windows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def window_ends(dataset, max_windows: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices of distinct training windows of a Darts training ``dataset`` and, for each, the number of steps
-    between the end of its forecast window and the end of its series (``0``: the last window)."""
+    between the end of its forecast window and the end of its series (``0``: the last window) and the index of
+    its series."""
     inner = getattr(dataset, "inner", dataset)
     per_ts = inner.max_samples_per_ts
     seen: set[tuple[int, int]] = set()
-    indices, steps = [], []
+    indices, steps, owners = [], [], []
     for index in range(len(inner)):
         series_idx = index // per_ts
         series = inner.series[series_idx]
@@ -142,12 +149,13 @@ def window_ends(dataset, max_windows: int | None = None) -> tuple[np.ndarray, np
         seen.add((series_idx, end))
         indices.append(index)
         steps.append(len(series) - end)
-    indices, steps = np.asarray(indices, dtype=np.int64), np.asarray(steps, dtype=np.int64)
+        owners.append(series_idx)
+    indices, steps, owners = (np.asarray(a, dtype=np.int64) for a in (indices, steps, owners))
     if max_windows is not None and len(indices) > max_windows:
         keep = np.random.default_rng(0).choice(len(indices), size=max_windows, replace=False)
         keep.sort()
-        indices, steps = indices[keep], steps[keep]
-    return indices, steps
+        indices, steps, owners = indices[keep], steps[keep], owners[keep]
+    return indices, steps, owners
 
 
 @dataclass
@@ -247,6 +255,22 @@ def _check_loss(module, windows: _Windows, with_text: bool) -> float:
     return float(_loss(module, windows, offsets))
 
 
+@torch.no_grad()
+def _series_gains(module, windows: _Windows, owners: np.ndarray) -> np.ndarray:
+    """Per series: its checked windows' loss without the text minus with it (positive: the text helps)."""
+    gains = []
+    for owner in np.unique(owners):
+        rows = torch.as_tensor(np.flatnonzero(owners == owner), device=windows.base.device)
+        part = windows.take(rows)
+        gains.append(_check_loss(module, part, with_text=False) - _check_loss(module, part, with_text=True))
+    return np.asarray(gains)
+
+
+#: One-sided z value the series-paired gain of the text must exceed (a 5% chance that a correction without any
+#: real gain passes).
+GAIN_Z = 1.645
+
+
 def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float, steps: int = 300,
                       lr: float = 3e-3, batch_size: int = 512, max_windows: int = 50_000, seed: int = 0,
                       encoder_lr: float | None = None) -> TextCheck:
@@ -255,7 +279,7 @@ def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float
 
     Returns the :class:`TextCheck`; ``module.text_on`` is set accordingly.
     """
-    indices, steps_after = window_ends(dataset, max_windows)
+    indices, steps_after, owners = window_ends(dataset, max_windows)
     ocl = int(output_chunk_length)
     check = steps_after < ocl
     fit = steps_after >= 2 * ocl - 1  # their forecast windows never reach a checked step
@@ -263,7 +287,7 @@ def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float
     if check.sum() == 0 or fit.sum() == 0:
         reason = (f"the training series are too short to check the text on recent windows ({int(fit.sum())} older "
                   f"and {int(check.sum())} recent windows): the model forecasts without text")
-        return TextCheck(False, None, None, None, min_gain, int(fit.sum()), int(check.sum()), reason)
+        return TextCheck(False, None, None, None, min_gain, int(fit.sum()), int(check.sum()), reason, None)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         windows = _twin_forecasts(module, dataset, indices, batch_size=max(batch_size, 256))
@@ -275,16 +299,27 @@ def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float
         without = _check_loss(module, windows.take(check_rows), with_text=False)
         with_text = _check_loss(module, windows.take(check_rows), with_text=True)
         gain = 1.0 - with_text / without if without > 0 else 0.0
-        kept = bool(np.isfinite(gain) and gain > min_gain)
+        per_series = _series_gains(module, windows.take(check_rows), owners[check])
+        z = _paired_z(per_series)
+        kept = bool(np.isfinite(gain) and gain > min_gain and z > GAIN_Z)
         if kept:
             _fit(module, windows, steps, lr, batch_size, seed + 1, encoder_lr)
         else:
             module.text_residual.reset()
     module.set_text(kept)
-    reason = (f"the text lowers the loss of the {int(check.sum())} most recent training windows by "
-              f"{100 * gain:.1f}% (more than {100 * min_gain:.1f}%): it is used" if kept else
-              f"the text changes the loss of the {int(check.sum())} most recent training windows by "
-              f"{-100 * gain:+.1f}% (it had to lower it by more than {100 * min_gain:.1f}%): the model forecasts "
-              f"without text")
+    change = (f"the text changes the loss of the {int(check.sum())} most recent training windows by "
+              f"{-100 * gain:+.1f}% (z = {z:.1f} over {len(per_series)} series)")
+    needs = f"a reduction above {100 * min_gain:.1f}% with z above {GAIN_Z}"
+    reason = f"{change}; it is used ({needs})" if kept else f"{change}; the model forecasts without text (it needs {needs})"
     logger.info("Text check: %s.", reason)
-    return TextCheck(kept, without, with_text, gain, min_gain, int(fit.sum()), int(check.sum()), reason)
+    return TextCheck(kept, without, with_text, gain, min_gain, int(fit.sum()), int(check.sum()), reason, z)
+
+
+def _paired_z(gains: np.ndarray) -> float:
+    """Mean over series of the text's loss reduction, in standard errors (0 with fewer than 2 series)."""
+    if len(gains) < 2:
+        return 0.0
+    spread = float(np.std(gains, ddof=1))
+    if spread == 0.0:
+        return 0.0 if float(np.mean(gains)) <= 0 else float("inf")
+    return float(np.mean(gains)) / (spread / np.sqrt(len(gains)))

@@ -45,7 +45,8 @@ TEXT_PARAMS_DOC = """
         How the text enters the network. ``"residual"`` (default): the backbone is trained exactly as its Darts
         twin without text (for the same ``random_state``, the same network), then a correction of its forecast is
         learned from the text on the older training windows and kept only if it lowers the loss of the most
-        recent windows by more than ``text_min_gain``; ``model.text_check`` says what happened. Without that gain
+        recent windows by more than ``text_min_gain`` and by more than 1.645 standard errors over the series;
+        ``model.text_check`` says what happened. Without that gain
         the model *is* its no-text twin. ``"static"``: the projected text features join the backbone's static
         covariates and train with it (``text_gate``, ``no_text_prob``, ``text_noise`` and ``text_penalty`` apply
         to this entry only). See :mod:`darts_llm.models.text_residual`.

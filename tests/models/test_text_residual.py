@@ -16,6 +16,7 @@ from darts.models import TiDEModel
 from darts.utils.likelihood_models import PoissonLikelihood, QuantileRegression
 
 from darts_llm.models import TextTiDEModel
+from darts_llm.models.text_residual import GAIN_Z
 from tests.models.test_text_models import make_panel, with_description
 
 OCL = 2
@@ -69,7 +70,7 @@ def test_a_text_that_names_the_level_is_kept_and_lowers_the_error(tiny_encoder, 
     panel = noisy_levels()
     model = text_tide(tiny_encoder, cpu_trainer_kwargs).fit(panel)
     check = model.text_check
-    assert check.kept is True and check.gain > 0.05, check
+    assert check.kept is True and check.gain > 0.05 and check.z > GAIN_Z, check
     assert check.loss_with_text < check.loss_without_text and check.n_check == 24 * OCL
     # the text now moves the forecast: the two descriptions swapped, the forecasts move apart the other way
     high, low = panel[0], panel[1]
