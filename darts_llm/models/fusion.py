@@ -108,6 +108,8 @@ class TextFusionModule(PLForecastingModule):
         no-text twin and the text is a correction of its forecast (:mod:`darts_llm.models.text_residual`).
     n_target_components
         Number of target components (the size of the correction per step, ``"residual"`` only).
+    n_static_rows
+        Rows of the static covariates (``"residual"`` only; one per component when each has its own text).
     encoder_lr
         Learning rate of the encoder parameters (lora/full), in their own optimiser parameter group.
     observed_mask
@@ -139,6 +141,7 @@ class TextFusionModule(PLForecastingModule):
         text_penalty: float = 0.0,
         text_entry: str = "static",
         n_target_components: int = 1,
+        n_static_rows: int = 1,
         encoder_lr: float | None = None,
         observed_mask: bool = False,
         backbone: PLForecastingModule | None = None,
@@ -184,7 +187,7 @@ class TextFusionModule(PLForecastingModule):
                 self._offset_params = self._shifted_params(self.likelihood)
                 self.text_residual = TextResidual(self.embedding_dim, self.n_text_cols, self.text_dim,
                                                   self.output_chunk_length * int(n_target_components),
-                                                  text_dropout, text_components)
+                                                  text_dropout, text_components, int(n_static_rows))
                 # whether the correction is used (set by the text check; saved with the checkpoint)
                 self.register_buffer("text_on", torch.zeros(()))
         self.n_target_components = int(n_target_components)
@@ -254,7 +257,7 @@ class TextFusionModule(PLForecastingModule):
         embeddings = []
         for k in range(self.n_text_cols):
             start = self.n_numeric + k * ID_DIGITS
-            ids = decode_ids(static[:, 0, start : start + ID_DIGITS], self.id_digit_values.to(static.device))
+            ids = decode_ids(static[..., start : start + ID_DIGITS], self.id_digit_values.to(static.device))
             embeddings.append(self.text_embeddings(ids).to(static.dtype))
         head = self.text_residual.raw if raw else self.text_residual
         offsets = head(embeddings, share.to(static.dtype))

@@ -364,6 +364,7 @@ class TextCovariatesMixin(CheckedTextTraining, NewProductForecasts, SingleProces
             text_penalty=settings.text_penalty,
             text_entry=settings.text_entry,
             n_target_components=int(train_sample.future_target.shape[1]),
+            n_static_rows=int(train_sample.static_covariates.shape[0]),
             encoder_lr=settings.encoder_lr,
             observed_mask=self.masks_missing_history,
             backbone=backbone,

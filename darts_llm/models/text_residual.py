@@ -54,16 +54,18 @@ class TextResidual(nn.Module):
         ``output_chunk_length * n_target_components``.
     dropout, components
         As for :class:`~darts_llm.models.text_branch.TextBranch`.
+    n_rows
+        Rows of the static covariates (one per target component when each component has its own text).
     """
 
     def __init__(self, embedding_dim: int, n_text_cols: int, text_dim: int, n_outputs: int, dropout: float = 0.0,
-                 components: int | None = None):
+                 components: int | None = None, n_rows: int = 1):
         super().__init__()
         self.branches = nn.ModuleList(
             TextBranch(embedding_dim, text_dim, dropout, components=components) for _ in range(n_text_cols)
         )
         hidden = 4 * text_dim
-        self.hidden = nn.Linear(n_text_cols * text_dim + 1, hidden)
+        self.hidden = nn.Linear(n_rows * n_text_cols * text_dim + 1, hidden)
         self.out = nn.Linear(hidden, n_outputs)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
@@ -72,10 +74,10 @@ class TextResidual(nn.Module):
         self.register_buffer("center", torch.zeros(n_outputs))
 
     def raw(self, embeddings: list[torch.Tensor], observed_share: torch.Tensor) -> torch.Tensor:
-        """Uncentred offsets ``(batch, n_outputs)`` from one embedding batch ``(batch, embedding_dim)`` per text
-        column and the share of observed input steps ``(batch,)``."""
-        features = [branch(e) for branch, e in zip(self.branches, embeddings)]
-        x = torch.cat([*features, observed_share.unsqueeze(-1).to(features[0].dtype)], dim=-1)
+        """Uncentred offsets ``(batch, n_outputs)`` from one embedding batch ``(batch, rows, embedding_dim)`` per
+        text column and the share of observed input steps ``(batch,)``."""
+        features = torch.cat([branch(e) for branch, e in zip(self.branches, embeddings)], dim=-1)
+        x = torch.cat([features.flatten(1), observed_share.unsqueeze(-1).to(features.dtype)], dim=-1)
         return self.out(torch.nn.functional.gelu(self.hidden(x)))
 
     def forward(self, embeddings: list[torch.Tensor], observed_share: torch.Tensor) -> torch.Tensor:
@@ -107,7 +109,7 @@ class TextCheck:
     gain
         ``1 - loss_with_text / loss_without_text``.
     min_gain
-        The gain the text had to exceed (``text_min_gain``).
+        The gain the text had to exceed (``text_min_gain``; ``None``: used without a check).
     n_fit, n_check
         Number of older windows the correction was fitted on, and of recent windows it was checked on.
     reason
@@ -121,7 +123,7 @@ class TextCheck:
     loss_without_text: float | None
     loss_with_text: float | None
     gain: float | None
-    min_gain: float
+    min_gain: float | None
     n_fit: int
     n_check: int
     reason: str
@@ -271,11 +273,12 @@ def _series_gains(module, windows: _Windows, owners: np.ndarray) -> np.ndarray:
 GAIN_Z = 1.645
 
 
-def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float, steps: int = 300,
+def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float | None, steps: int = 300,
                       lr: float = 3e-3, batch_size: int = 512, max_windows: int = 50_000, seed: int = 0,
                       encoder_lr: float | None = None) -> TextCheck:
     """Fit the text correction of ``module`` (a :class:`~darts_llm.models.fusion.TextFusionModule` whose twin is
-    trained) on the windows of ``dataset``, check it on the most recent ones and keep it only if it helps there.
+    trained) on the windows of ``dataset``, check it on the most recent ones and keep it only if it helps there
+    (``min_gain=None``: keep it whatever the check finds).
 
     Returns the :class:`TextCheck`; ``module.text_on`` is set accordingly.
     """
@@ -283,36 +286,45 @@ def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float
     ocl = int(output_chunk_length)
     check = steps_after < ocl
     fit = steps_after >= 2 * ocl - 1  # their forecast windows never reach a checked step
+    n_fit, n_check = int(fit.sum()), int(check.sum())
+    checkable = n_fit > 0 and n_check > 0
     module.set_text(False)
-    if check.sum() == 0 or fit.sum() == 0:
-        reason = (f"the training series are too short to check the text on recent windows ({int(fit.sum())} older "
-                  f"and {int(check.sum())} recent windows): the model forecasts without text")
-        return TextCheck(False, None, None, None, min_gain, int(fit.sum()), int(check.sum()), reason, None)
+    if not checkable and min_gain is not None:
+        reason = (f"the training series are too short to check the text on recent windows ({n_fit} older "
+                  f"and {n_check} recent windows): the model forecasts without text")
+        return TextCheck(False, None, None, None, min_gain, n_fit, n_check, reason, None)
+    without = with_text = gain = z = None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         windows = _twin_forecasts(module, dataset, indices, batch_size=max(batch_size, 256))
         device = windows.base.device
         module.text_residual.to(device)
-        fit_rows = torch.as_tensor(np.flatnonzero(fit), device=device)
-        check_rows = torch.as_tensor(np.flatnonzero(check), device=device)
-        _fit(module, windows.take(fit_rows), steps, lr, batch_size, seed, encoder_lr)
-        without = _check_loss(module, windows.take(check_rows), with_text=False)
-        with_text = _check_loss(module, windows.take(check_rows), with_text=True)
-        gain = 1.0 - with_text / without if without > 0 else 0.0
-        per_series = _series_gains(module, windows.take(check_rows), owners[check])
-        z = _paired_z(per_series)
-        kept = bool(np.isfinite(gain) and gain > min_gain and z > GAIN_Z)
+        if checkable:
+            fit_rows = torch.as_tensor(np.flatnonzero(fit), device=device)
+            checked = windows.take(torch.as_tensor(np.flatnonzero(check), device=device))
+            _fit(module, windows.take(fit_rows), steps, lr, batch_size, seed, encoder_lr)
+            without = _check_loss(module, checked, with_text=False)
+            with_text = _check_loss(module, checked, with_text=True)
+            gain = 1.0 - with_text / without if without > 0 else 0.0
+            per_series = _series_gains(module, checked, owners[check])
+            z = _paired_z(per_series)
+        passed = checkable and min_gain is not None and bool(np.isfinite(gain) and gain > min_gain and z > GAIN_Z)
+        kept = passed or min_gain is None
         if kept:
             _fit(module, windows, steps, lr, batch_size, seed + 1, encoder_lr)
         else:
             module.text_residual.reset()
     module.set_text(kept)
-    change = (f"the text changes the loss of the {int(check.sum())} most recent training windows by "
-              f"{-100 * gain:+.1f}% (z = {z:.1f} over {len(per_series)} series)")
-    needs = f"a reduction above {100 * min_gain:.1f}% with z above {GAIN_Z}"
-    reason = f"{change}; it is used ({needs})" if kept else f"{change}; the model forecasts without text (it needs {needs})"
+    change = (f"the text changes the loss of the {n_check} most recent training windows by {-100 * gain:+.1f}% "
+              f"(z = {z:.1f} over {len(per_series)} series)" if checkable else "the text could not be checked")
+    if min_gain is None:
+        reason = f"{change}; it is used without a check (text_min_gain=None)"
+    else:
+        needs = f"a reduction above {100 * min_gain:.1f}% with z above {GAIN_Z}"
+        reason = (f"{change}; it is used ({needs})" if kept else
+                  f"{change}; the model forecasts without text (it needs {needs})")
     logger.info("Text check: %s.", reason)
-    return TextCheck(kept, without, with_text, gain, min_gain, int(fit.sum()), int(check.sum()), reason, z)
+    return TextCheck(kept, without, with_text, gain, min_gain, n_fit, n_check, reason, z)
 
 
 def _paired_z(gains: np.ndarray) -> float:

@@ -52,7 +52,9 @@ TEXT_PARAMS_DOC = """
         to this entry only). See :mod:`darts_llm.models.text_residual`.
     text_min_gain
         The relative loss reduction on the most recent training windows the text correction must exceed to be
-        used (``"residual"`` only). Default: ``0.005`` (0.5%).
+        used (``"residual"`` only). ``None``: the correction is used without a check (``text_check`` still
+        reports what the check would have found), e.g. when the recent weeks are known not to be representative.
+        Default: ``0.005`` (0.5%).
     text_dim
         Number of features each text column is projected to (before it enters the backbone's static
         covariates, or the correction network). Default: ``8``.
@@ -129,7 +131,7 @@ class TextSettings:
     lora_target_modules: tuple[str, ...] = DEFAULT_LORA_TARGETS
     lora_config: dict | None = None
     text_entry: str = "residual"
-    text_min_gain: float = 0.005
+    text_min_gain: float | None = 0.005
     text_dropout: float = 0.1
     text_gate: bool = True
     no_text_prob: float = 0.5
@@ -181,9 +183,15 @@ class TextSettings:
                     f"{self.text_entry!r}."
                 )
             )
-        if not (_is_number(self.text_min_gain) and -1 < self.text_min_gain < 1):
-            raise_log(ValueError(f"`text_min_gain` must be a number in (-1, 1), e.g. 0.005, got {self.text_min_gain!r}."))
-        set_(self, "text_min_gain", float(self.text_min_gain))
+        if self.text_min_gain is not None:
+            if not (_is_number(self.text_min_gain) and 0 <= self.text_min_gain < 1):
+                raise_log(
+                    ValueError(
+                        f"`text_min_gain` must be a number in [0, 1), e.g. 0.005, or None (use the text without a "
+                        f"check), got {self.text_min_gain!r}."
+                    )
+                )
+            set_(self, "text_min_gain", float(self.text_min_gain))
         if not (_is_number(self.text_dropout) and 0 <= self.text_dropout < 1):
             raise_log(ValueError(f"`text_dropout` must be in [0, 1), got {self.text_dropout!r}."))
         set_(self, "text_dropout", float(self.text_dropout))

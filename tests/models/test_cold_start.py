@@ -44,7 +44,9 @@ def panel():
 @pytest.fixture(scope="module")
 def cold_model(tiny_encoder, panel):
     """A TiDE fitted with min_input_chunk_length=1 and history dropout (shared: prediction-only tests)."""
-    return tide(tiny_encoder, TRAINER, n_epochs=3, min_input_chunk_length=1, short_history_prob=0.3).fit(panel)
+    # the text used unchecked: these tests follow it into the forecasts of products without history
+    return tide(tiny_encoder, TRAINER, n_epochs=3, min_input_chunk_length=1, short_history_prob=0.3,
+                text_min_gain=None).fit(panel)
 
 
 # --------------------------------------------------------------------------------------------- short histories
@@ -156,7 +158,8 @@ def test_history_dropout_keeps_the_last_observed_steps():
 
 
 def test_history_dropout_only_on_training_samples_and_reproducible(tiny_encoder, panel, cold_model):
-    model = tide(tiny_encoder, TRAINER, n_epochs=3, min_input_chunk_length=1, short_history_prob=0.3)
+    model = tide(tiny_encoder, TRAINER, n_epochs=3, min_input_chunk_length=1, short_history_prob=0.3,
+                 text_min_gain=None)
     _, params = model._setup_for_fit_from_dataset(series=panel, val_series=panel)
     assert params["train_dataset"].history_dropout.prob == 0.3
     assert params["val_dataset"].history_dropout is None

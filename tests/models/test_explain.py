@@ -27,7 +27,7 @@ def panel():
 
 @pytest.fixture(scope="module")
 def model(tiny_encoder, panel):
-    return tide(tiny_encoder, TRAINER, n_epochs=2, min_input_chunk_length=1).fit(panel)
+    return tide(tiny_encoder, TRAINER, n_epochs=2, min_input_chunk_length=1, text_min_gain=None).fit(panel)
 
 
 def test_contribution_is_forecast_minus_reference_forecast(model, panel):

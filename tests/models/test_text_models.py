@@ -146,7 +146,7 @@ def test_each_model_fits_and_predicts(cls, kwargs, tiny_encoder, cpu_trainer_kwa
 
 # --------------------------------------------------------------------------------------------- text matters
 def test_only_the_description_changes_the_forecast(tiny_encoder, cpu_trainer_kwargs, panel):
-    model = tide(tiny_encoder, cpu_trainer_kwargs).fit(panel)
+    model = tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit(panel)  # the text used unchecked
     base = values(model.predict(4, series=panel))
     edited = list(panel)
     edited[2] = with_description(panel[2], DESCRIPTIONS[4])  # a text the model knows
@@ -155,8 +155,9 @@ def test_only_the_description_changes_the_forecast(tiny_encoder, cpu_trainer_kwa
     np.testing.assert_array_equal(np.delete(new, 2, axis=0), np.delete(base, 2, axis=0))
 
 
-def test_shuffled_descriptions_change_forecasts(tiny_encoder, cpu_trainer_kwargs, panel):
-    model = tide(tiny_encoder, cpu_trainer_kwargs).fit(panel)
+@pytest.mark.parametrize("entry", [{"text_min_gain": None}, {"text_entry": "static"}])
+def test_shuffled_descriptions_change_forecasts(entry, tiny_encoder, cpu_trainer_kwargs, panel):
+    model = tide(tiny_encoder, cpu_trainer_kwargs, **entry).fit(panel)
     base = values(model.predict(4, series=panel))
     order = [1, 2, 3, 4, 5, 0]
     shuffled = [with_description(s, DESCRIPTIONS[j]) for s, j in zip(panel, order)]
@@ -186,7 +187,7 @@ def test_two_text_columns(tiny_encoder, cpu_trainer_kwargs, panel):
         )
         for i, s in enumerate(panel)
     ]
-    model = tide(tiny_encoder, cpu_trainer_kwargs).fit(series)
+    model = tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit(series)
     assert model.text_columns == ["description", "category"]
     assert model.model.n_text_cols == 2
     assert len(model.model.texts) == len(DESCRIPTIONS) + 3  # one vocabulary for both columns
@@ -205,11 +206,16 @@ def test_multivariate_series_with_a_text_per_component(tiny_encoder, cpu_trainer
         )
         values = rng.normal(size=(30, 2)).astype(np.float32)
         series.append(TimeSeries.from_values(values, columns=["qty", "returns"], static_covariates=static))
-    model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1).fit(series)
+    model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1, text_min_gain=None).fit(series)
     assert model.train_sample.static_covariates.shape == (2, 1 + 3)  # price + the 3 id digits, per component
     assert len(model.model.texts) == 8
     forecast = model.predict(4, series=series[0])
     assert forecast.n_components == 2 and list(forecast.static_covariates.index) == ["qty", "returns"]
+    # the second component's own text reaches the forecast
+    static = series[0].static_covariates.copy()
+    static.loc["returns", "description"] = DESCRIPTIONS[5]
+    edited = model.predict(4, series=series[0].with_static_covariates(static))
+    assert not np.allclose(edited.values(), forecast.values())
 
 
 def test_reversible_instance_norm_is_applied_once(tiny_encoder, cpu_trainer_kwargs, panel):

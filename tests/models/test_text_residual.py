@@ -91,7 +91,7 @@ def test_a_text_that_only_names_the_product_is_not_kept(tiny_encoder, cpu_traine
 
 def test_the_checked_model_survives_save_and_load(tiny_encoder, cpu_trainer_kwargs, tmp_path):
     panel = noisy_levels(n_products=8)
-    model = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=-0.5).fit(panel)
+    model = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit(panel)
     assert model.text_check.kept is True
     expected = values(model.predict(OCL, series=panel))
     model.save(str(tmp_path / "m.pt"))
@@ -103,7 +103,7 @@ def test_the_checked_model_survives_save_and_load(tiny_encoder, cpu_trainer_kwar
 
 def test_quantile_forecasts_are_shifted_alike(tiny_encoder, cpu_trainer_kwargs):
     panel = noisy_levels(n_products=8)
-    model = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=-0.5,
+    model = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None,
                       likelihood=QuantileRegression([0.1, 0.5, 0.9])).fit(panel)
     module = model.model
     module.set_text(False)
@@ -133,3 +133,15 @@ def test_a_likelihood_the_correction_cannot_shift_is_refused(tiny_encoder, cpu_t
     model = text_tide(tiny_encoder, cpu_trainer_kwargs, likelihood=PoissonLikelihood())
     with pytest.raises(ValueError, match="text_entry='static'"):
         model.fit([s.map(np.abs) for s in make_panel()])
+
+
+def test_without_a_check_the_text_is_used_and_the_check_still_reported(tiny_encoder, cpu_trainer_kwargs):
+    panel = noisy_levels(gap=0.0, own_texts=True)  # a text that says nothing
+    model = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit(panel)
+    check = model.text_check
+    assert check.kept is True and check.min_gain is None and "without a check" in check.reason
+    assert check.loss_with_text is not None and check.z is not None
+    other = [with_description(s, "a different text") for s in panel[:3]]
+    assert not np.allclose(values(model.predict(OCL, series=other)), values(model.predict(OCL, series=panel[:3])))
+    short = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit([s[:5] for s in panel])
+    assert short.text_check.kept is True and short.text_check.loss_with_text is None
