@@ -46,26 +46,39 @@ class CheckedTextTraining:
         finally:
             for param, flag in zip(text_params, trainable):
                 param.requires_grad_(flag)
-        model = self.model  # `load_best` replaced the trained network by its best checkpoint
-        self._text_check = fit_text_residual(
-            model, datamodule.train_dataset, self.output_chunk_length, self.text_settings.text_min_gain,
-            encoder_lr=self.text_settings.encoder_lr, seed=int(torch.initial_seed() % (2**31 - 1)),
-        )
-        self._update_checkpoint(trainer, model, load_best)
+        loaded_best = self.model is not model  # Darts replaced the trained network by its best checkpoint
+        model = self.model
+        # on the training device (Lightning hands the network back on the CPU), then back where it was
+        home = next(model.parameters()).device
+        model.to(getattr(trainer.strategy, "root_device", home))
+        settings = self.text_settings
+        encoder_lr = settings.encoder_lr or (self.pl_module_params.get("optimizer_kwargs") or {}).get("lr", 1e-3)
+        try:
+            self._text_check = fit_text_residual(
+                model, datamodule.train_dataset, self.output_chunk_length, settings.text_min_gain,
+                encoder_lr=encoder_lr, seed=int(torch.initial_seed() % (2**31 - 1)),
+            )
+        finally:
+            model.to(home)
+        self._update_checkpoint(trainer, model, loaded_best)
 
-    def _update_checkpoint(self, trainer, model, load_best: bool) -> None:
-        """Write the checked network into the checkpoints its trained weights came from (Darts' last-epoch
-        checkpoints, or the best one with ``load_best``), so that ``load_from_checkpoint`` forecasts as the fitted
-        model does."""
+    def _update_checkpoint(self, trainer, model, loaded_best: bool) -> None:
+        """Write the checked network into the checkpoint its trained weights came from: Darts' checkpoint of the
+        last epoch, or the best one when Darts loaded it (``load_best``). ``load_from_checkpoint`` of that
+        checkpoint then forecasts as the fitted model does; other checkpoints (the best epoch, without
+        ``load_best``) hold the twin as it was at that epoch, without text."""
         if not trainer.is_global_zero:
             return
-        if load_best:
-            paths = {cb.best_model_path for cb in trainer.checkpoint_callbacks if getattr(cb, "monitor", None)}
-        elif self.save_checkpoints:
-            folder = os.path.join(self.work_dir, self.model_name, "checkpoints")
-            paths = set(glob.glob(os.path.join(folder, "last-*.ckpt")))
+        callbacks = [cb for cb in trainer.checkpoint_callbacks if isinstance(getattr(cb, "best_model_path", None), str)]
+        if loaded_best:
+            paths = {cb.best_model_path for cb in callbacks if getattr(cb, "monitor", None)}
         else:
-            paths = set()
+            paths = {path for cb in callbacks if getattr(cb, "monitor", None) is None
+                     for path in (cb.best_model_path, cb.last_model_path) if path}
+            if not paths and self.save_checkpoints:  # spawned processes kept the paths: the newest last-epoch file
+                folder = os.path.join(self.work_dir, self.model_name, "checkpoints")
+                found = sorted(glob.glob(os.path.join(folder, "last-*.ckpt")), key=os.path.getmtime)
+                paths = set(found[-1:])
         for path in paths:
             if path and os.path.isfile(path):
                 checkpoint = torch.load(path, map_location="cpu", weights_only=False)

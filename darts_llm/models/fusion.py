@@ -254,13 +254,14 @@ class TextFusionModule(PLForecastingModule):
         """The text correction ``(batch, output_chunk_length, n_target_components)`` of samples whose static
         covariates are ``static`` ``(batch, rows, width)`` and whose inputs are observed by ``share`` (``raw``:
         not yet centred on the training windows' mean)."""
+        dtype = self.text_residual.out.weight.dtype  # the network's precision, whatever the inputs'
         embeddings = []
         for k in range(self.n_text_cols):
             start = self.n_numeric + k * ID_DIGITS
             ids = decode_ids(static[..., start : start + ID_DIGITS], self.id_digit_values.to(static.device))
-            embeddings.append(self.text_embeddings(ids).to(static.dtype))
+            embeddings.append(self.text_embeddings(ids).to(dtype))
         head = self.text_residual.raw if raw else self.text_residual
-        offsets = head(embeddings, share.to(static.dtype))
+        offsets = head(embeddings, share.to(dtype))
         return offsets.reshape(len(offsets), self.output_chunk_length, self.n_target_components)
 
     def add_offsets(self, prediction: torch.Tensor, offsets: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

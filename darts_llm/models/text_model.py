@@ -400,6 +400,8 @@ class TextCovariatesMixin(CheckedTextTraining, NewProductForecasts, SingleProces
         mine, saved = self.model_params.get("text_encoder"), tfm_save.model_params.get("text_encoder")
         if "text_encoder" in tfm_save.model_params and encoder_key(mine) == encoder_key(saved):
             tfm_save.model_params["text_encoder"] = mine
+        if "text_entry" not in tfm_save.model_params:  # saved before the residual entry: the static one
+            tfm_save.model_params.update(text_entry="static", text_min_gain=self.model_params.get("text_min_gain"))
         super()._check_ckpt_parameters(tfm_save)
         if tfm_save._text_schema is not None:
             self._text_schema = tfm_save._text_schema

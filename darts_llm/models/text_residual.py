@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from darts_llm.models.cold_start import HistoryDropout
 from darts_llm.models.darts_internals import PLModuleOutput, batch_collate_train, training_stage
 from darts_llm.models.text_branch import TextBranch
 
@@ -181,8 +182,17 @@ class _Windows:
 
 @torch.no_grad()
 def _twin_forecasts(module, dataset, indices: np.ndarray, batch_size: int) -> _Windows:
-    device = next(module.backbone.parameters()).device
+    """The frozen twin's forecasts of the windows ``indices`` of ``dataset`` (in float32, on the module's device).
+
+    A dataset with history dropout draws it afresh from its seed (not from the draws of the training epochs), so
+    the windows are the same however long and on however many processes the twin was trained.
+    """
+    param = next(module.backbone.parameters())
+    device, dtype = param.device, param.dtype
     moved = lambda t: None if t is None else t.float().to(device)  # noqa: E731
+    dropout = getattr(dataset, "history_dropout", None)
+    if dropout is not None:
+        dataset.history_dropout = HistoryDropout(dropout.prob, dropout.max_keep, dropout.seed, len(dataset))
     loader = DataLoader(Subset(dataset, indices.tolist()), batch_size=batch_size, shuffle=False,
                         collate_fn=batch_collate_train)
     parts: dict[str, list] = {"base": [], "target": [], "weight": [], "static": [], "observed_share": [],
@@ -191,7 +201,7 @@ def _twin_forecasts(module, dataset, indices: np.ndarray, batch_size: int) -> _W
     module.eval()
     try:
         for batch in loader:
-            x = _to_device(batch.to_module_input(stage=training_stage()), device)
+            x = _to_device(batch.to_module_input(stage=training_stage()), device, dtype)
             prediction = module.forward_twin(x).prediction.float()
             parts["base"].append(prediction)
             parts["scale"].append(module.last_scale(prediction).float())
@@ -201,15 +211,21 @@ def _twin_forecasts(module, dataset, indices: np.ndarray, batch_size: int) -> _W
             parts["observed_share"].append(moved(observed_share(batch.past_target)))
     finally:
         module.train(was_training)
+        if dropout is not None:
+            dataset.history_dropout = dropout
     weight = None if parts["weight"][0] is None else torch.cat(parts["weight"])
     return _Windows(torch.cat(parts["base"]), torch.cat(parts["target"]), weight, torch.cat(parts["static"]),
                     torch.cat(parts["observed_share"]), torch.cat(parts["scale"]))
 
 
-def _to_device(x, device):
-    fields = {name: (value.to(device) if isinstance(value, torch.Tensor) else value)
-              for name, value in ((f, getattr(x, f)) for f in x.__dataclass_fields__)}
-    return x.replace(**fields)
+def _to_device(x, device, dtype):
+    """A module input with its tensors on ``device``, floating ones in the network's ``dtype``."""
+    def move(value):
+        if not isinstance(value, torch.Tensor):
+            return value
+        return value.to(device, dtype) if value.is_floating_point() else value.to(device)
+
+    return x.replace(**{name: move(getattr(x, name)) for name in x.__dataclass_fields__})
 
 
 def observed_share(past_target: torch.Tensor) -> torch.Tensor:
@@ -218,20 +234,31 @@ def observed_share(past_target: torch.Tensor) -> torch.Tensor:
 
 
 def _loss(module, windows: _Windows, offsets: torch.Tensor | None) -> torch.Tensor:
+    """The model's forecast loss of the twin's forecasts shifted by ``offsets`` (``None``: not shifted), with the
+    windows' sample weights."""
     prediction = windows.base if offsets is None else module.add_offsets(windows.base, offsets, windows.scale)
-    return module._forecast_loss(PLModuleOutput(prediction=prediction), windows.target, module.train_criterion,
-                                 windows.weight)
+    criterion = module.train_criterion
+    reduction = getattr(criterion, "reduction", None)
+    if windows.weight is not None and reduction is not None:
+        criterion.reduction = "none"  # Darts weighs unreduced losses (and resets the reduction after a fit)
+    try:
+        return module._forecast_loss(PLModuleOutput(prediction=prediction), windows.target, criterion,
+                                     windows.weight)
+    finally:
+        if reduction is not None:
+            criterion.reduction = reduction
 
 
 def _fit(module, windows: _Windows, steps: int, lr: float, batch_size: int, seed: int,
-         encoder_lr: float | None) -> None:
+         encoder_lr: float) -> None:
     head: TextResidual = module.text_residual
     head.reset()
     head.train()
+    module.vocabulary.train()  # lora/full: the encoder's own dropout while it learns
     groups = [{"params": list(head.parameters())}]
     encoder = module.vocabulary.encoder_parameters()  # lora/full: the encoder learns the correction too
     if encoder:
-        groups.append({"params": encoder, "lr": encoder_lr or lr})
+        groups.append({"params": encoder, "lr": encoder_lr})
     optimiser = torch.optim.Adam(groups, lr=lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
     n = len(windows)
@@ -244,6 +271,7 @@ def _fit(module, windows: _Windows, steps: int, lr: float, batch_size: int, seed
         loss.backward()
         optimiser.step()
     head.eval()
+    module.vocabulary.eval()
     with torch.no_grad():
         raw = torch.cat([module.text_offsets(windows.static[i : i + batch_size],
                                              windows.observed_share[i : i + batch_size], raw=True)
@@ -275,12 +303,14 @@ GAIN_Z = 1.645
 
 def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float | None, steps: int = 300,
                       lr: float = 3e-3, batch_size: int = 512, max_windows: int = 50_000, seed: int = 0,
-                      encoder_lr: float | None = None) -> TextCheck:
+                      encoder_lr: float = 1e-4) -> TextCheck:
     """Fit the text correction of ``module`` (a :class:`~darts_llm.models.fusion.TextFusionModule` whose twin is
     trained) on the windows of ``dataset``, check it on the most recent ones and keep it only if it helps there
     (``min_gain=None``: keep it whatever the check finds).
 
-    Returns the :class:`TextCheck`; ``module.text_on`` is set accordingly.
+    ``lr`` is the learning rate of the correction network, ``encoder_lr`` that of a trainable encoder
+    (lora/full), which starts every fit from the weights it had after the twin's training and keeps them when the
+    text is dropped. Returns the :class:`TextCheck`; ``module.text_on`` is set accordingly.
     """
     indices, steps_after, owners = window_ends(dataset, max_windows)
     ocl = int(output_chunk_length)
@@ -294,6 +324,14 @@ def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float
                   f"and {n_check} recent windows): the model forecasts without text")
         return TextCheck(False, None, None, None, min_gain, n_fit, n_check, reason, None)
     without = with_text = gain = z = None
+    encoder = module.vocabulary.encoder_parameters()
+    encoder_start = [p.detach().clone() for p in encoder]
+
+    def restore_encoder():
+        with torch.no_grad():
+            for param, start in zip(encoder, encoder_start):
+                param.copy_(start)
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         windows = _twin_forecasts(module, dataset, indices, batch_size=max(batch_size, 256))
@@ -310,6 +348,7 @@ def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float
             z = _paired_z(per_series)
         passed = checkable and min_gain is not None and bool(np.isfinite(gain) and gain > min_gain and z > GAIN_Z)
         kept = passed or min_gain is None
+        restore_encoder()
         if kept:
             _fit(module, windows, steps, lr, batch_size, seed + 1, encoder_lr)
         else:

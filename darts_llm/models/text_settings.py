@@ -141,6 +141,12 @@ class TextSettings:
     min_input_chunk_length: int | None = None
     short_history_prob: float | None = None
 
+    def __setstate__(self, state: dict) -> None:
+        # settings pickled before the residual entry existed describe the static entry
+        state = {"text_entry": "static", **state}
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
     @classmethod
     def names(cls) -> list[str]:
         """The text argument names, in signature order."""

@@ -477,7 +477,8 @@ def _encoder_weights(module) -> dict[str, torch.Tensor]:
 
 
 def test_full_finetuning_changes_encoder_weights(tiny_encoder, cpu_trainer_kwargs, panel, tmp_path):
-    model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1, encoder_finetuning="full", encoder_lr=1e-2)
+    model = tide(tiny_encoder, cpu_trainer_kwargs, n_epochs=1, encoder_finetuning="full", encoder_lr=1e-2,
+                 text_min_gain=None)  # the correction (and the encoder that learns it) kept unchecked
     pretrained = {k: v for k, v in tiny_encoder.load_transformer().named_parameters()}
     model.fit(panel)
     assert model.model.text_encoder is not None and not hasattr(model.model.vocabulary, "table")
@@ -500,7 +501,7 @@ def test_lora_trains_only_the_adapters(tiny_encoder, cpu_trainer_kwargs, panel, 
     pytest.importorskip("peft")
     model = tide(
         tiny_encoder, cpu_trainer_kwargs, n_epochs=1, encoder_finetuning="lora", lora_r=2, encoder_lr=5e-2,
-        optimizer_kwargs={"lr": 1e-2},
+        optimizer_kwargs={"lr": 1e-2}, text_min_gain=None,
     )
     pretrained = {k: v for k, v in tiny_encoder.load_transformer().named_parameters()}
     model.fit(panel)

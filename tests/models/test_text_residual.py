@@ -9,6 +9,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import torch
 import pandas as pd
 import pytest
 from darts import TimeSeries
@@ -145,3 +146,32 @@ def test_without_a_check_the_text_is_used_and_the_check_still_reported(tiny_enco
     assert not np.allclose(values(model.predict(OCL, series=other)), values(model.predict(OCL, series=panel[:3])))
     short = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit([s[:5] for s in panel])
     assert short.text_check.kept is True and short.text_check.loss_with_text is None
+
+
+def test_a_dropped_text_leaves_a_trainable_encoder_as_the_twin_left_it(tiny_encoder, cpu_trainer_kwargs):
+    panel = make_panel()
+    model = text_tide(tiny_encoder, cpu_trainer_kwargs, encoder_finetuning="full", encoder_lr=1e-2,
+                      text_min_gain=0.99).fit(panel)
+    assert model.text_check.kept is False
+    pretrained = dict(tiny_encoder.load_transformer().named_parameters())
+    after = dict(model.model.text_encoder.named_parameters())
+    assert all(torch.equal(after[k], pretrained[k]) for k in pretrained)
+
+
+def test_sample_weights_weigh_the_text_check(tiny_encoder, cpu_trainer_kwargs):
+    panel = noisy_levels(n_products=8)
+    weights = [s.with_values(np.ones_like(s.values()) * (1.0 + i)) for i, s in enumerate(panel)]
+    plain = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit(panel)
+    weighted = text_tide(tiny_encoder, cpu_trainer_kwargs, text_min_gain=None).fit(panel, sample_weight=weights)
+    assert weighted.text_check.loss_without_text != pytest.approx(plain.text_check.loss_without_text)
+
+
+def test_settings_pickled_before_the_residual_entry_read_as_static():
+    from darts_llm.models.text_settings import TextSettings
+
+    settings = TextSettings()
+    state = {k: v for k, v in settings.__dict__.items() if k not in ("text_entry", "text_min_gain")}
+    old = TextSettings.__new__(TextSettings)
+    old.__setstate__(state)
+    assert old.text_entry == "static"
+    assert pickle.loads(pickle.dumps(settings)).text_entry == "residual"
