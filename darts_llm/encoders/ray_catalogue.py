@@ -150,6 +150,8 @@ class _EncodeActor:
         import torch
 
         torch.set_num_threads(threads)
+        if threads == 1:  # one reserved CPU: no tokenizer thread pool competing with the other actors
+            os.environ["TOKENIZERS_PARALLELISM"] = "false"
         self.encoder = encoder
         self.batch_size = batch_size
         found = encoder.encoder_id  # settles the model files on this node
@@ -161,6 +163,8 @@ class _EncodeActor:
                 f"folder on a shared file system), or a half-precision `dtype` applies on the worker's GPU but not "
                 f"on the driver's CPU (keep float32, the default, or run the driver on a GPU node)."
             )
+        # load the weights now, while the actor starts, not inside its first batch
+        encoder.encode(["warm-up"], batch_size=1, show_progress=False)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         began = time.time()
@@ -337,6 +341,9 @@ def _encode_on_cluster(ray, texts, encoder, encoder_id, cache, workers, gpus, cp
     from ray.data import ActorPoolStrategy
 
     blocks = max(workers, math.ceil(len(texts) / rows_per_task))
+    # texts of similar length in the same batch: less padding in every encoder call (the order does not matter,
+    # the cache is keyed by text)
+    texts = sorted(texts, key=len, reverse=True)
     # split here: Ray's own split (``override_num_blocks``) turns DataFrames into arrays under pandas 3
     edges = np.linspace(0, len(texts), min(blocks, len(texts)) + 1).astype(int)
     frame = pd.DataFrame({"text": texts})
