@@ -149,7 +149,7 @@ def text_vs_no_text(series, log, path: Path, epochs: int) -> dict:
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return {"products": len(panel), "horizon": HORIZON, "epochs": epochs, "seed": SEED,
-            "wape_no_text": wape_plain, "wape_text": wape_text}
+            "wape_no_text": wape_plain, "wape_text": wape_text, "text_check": text_model.text_check.reason}
 
 
 def explanation(series, log, path: Path, epochs: int) -> dict:
@@ -171,7 +171,10 @@ def explanation(series, log, path: Path, epochs: int) -> dict:
                      key=lambda s: s.start_time())
     known = [s.drop_after(launch) for s in panel + earlier[-PANEL_SIZE:]]
 
-    model = TextTiDEModel(min_input_chunk_length=1, **model_settings(epochs)).fit([log.transform(s) for s in known])
+    # the text used unchecked, so that the picture shows what the text does (`text_check` says whether the
+    # default check would have kept it)
+    model = TextTiDEModel(min_input_chunk_length=1, text_min_gain=None,
+                          **model_settings(epochs)).fit([log.transform(s) for s in known])
     history = model.new_product_series(product.static_covariates, start=launch)[0]
     # neighbours from the training series in units, so that their mean and last sales read as units
     result = explain_text(model, history, n=HORIZON, train_series=known, k=5)
@@ -183,6 +186,7 @@ def explanation(series, log, path: Path, epochs: int) -> dict:
     return {"product": product.static_covariates["description"].iloc[0], "launch": str(launch.date()),
             "share": result.share, "wape_text": pooled_wape([truth], [result.forecast]),
             "wape_without": pooled_wape([truth], [result.without_text]), "train_series": len(known),
+            "text_check": model.text_check.reason,
             "horizon": HORIZON, "epochs": epochs, "seed": SEED}
 
 

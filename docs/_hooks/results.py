@@ -512,6 +512,7 @@ def _caption(name: str, facts: dict) -> tuple[str, str, str]:
             f"settings ({f['epochs']} epochs, seed {f['seed']}), forecast their last {f['horizon']} weeks, held out; "
             f"shown: the products ranked 1, 21, 41 and 61 by units sold. Pooled WAPE over the {f['products']}: "
             f"{f['wape_no_text']:.1f}% without text, {f['wape_text']:.1f}% with text (one seed)."
+            + (f" `TextTiDEModel`'s text check: {f['text_check']}." if "text_check" in f else "")
         )
     if name == "explain_text":
         return "explain_text.png", "A new product's forecast with and without its text, and its nearest products", (
@@ -520,6 +521,8 @@ def _caption(name: str, facts: dict) -> tuple[str, str, str]:
             f"(`min_input_chunk_length=1`, {f['epochs']} epochs) that learned from the weeks before of "
             f"{f['train_series']} other products; its actual sales were never seen. WAPE on this one product: "
             f"{f['wape_text']:.1f}% with its text, {f['wape_without']:.1f}% with the empty text."
+            + (f" The model uses its text correction without the check (`text_min_gain=None`); the check on its "
+               f"training weeks found: {f['text_check']}." if "text_check" in f else "")
         )
     if name == "launch_analogs":
         products = "; ".join(f"{p} ({w:.0f}%)" for p, w in zip(f["products"], f["wape"]))
