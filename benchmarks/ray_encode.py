@@ -46,10 +46,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="pool sizes to time")
     parser.add_argument("--rounds", type=int, default=1, help="timed runs per pool size; the fastest is kept")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--variants", type=int, default=1, choices=range(1, len(VARIANTS) + 1),
+                        help="a larger catalogue: each description in this many variants (size, pack, colour); "
+                        "the sleeping-encoder runs are left out and the table goes to ray_encode_variants.md")
     return parser.parse_args(argv)
 
 
+#: Variant tags of a catalogue with several versions of each product (``--variants``).
+VARIANTS = ("SMALL", "LARGE", "PACK OF 2", "PACK OF 6", "PACK OF 12", "RED", "BLUE", "GREEN", "PINK", "IVORY")
+
+
 def catalogue_texts(args) -> tuple[list[str], str]:
+    texts, source = _descriptions(args)
+    if args.variants > 1:
+        texts = [f"{text}, {tag}" for text in texts for tag in VARIANTS[: args.variants]]
+        source = f"{source} (each in {args.variants} variants: {', '.join(VARIANTS[: args.variants])})"
+    return texts, source
+
+
+def _descriptions(args) -> tuple[list[str], str]:
     if args.data.is_file():
         column = pd.read_csv(args.data, usecols=["Description"])["Description"].dropna().astype(str).str.strip()
         return list(dict.fromkeys(t for t in column if t))[: args.n_texts], "Online Retail"
@@ -162,7 +177,7 @@ def main(argv=None) -> None:
     work = Path(tempfile.mkdtemp(prefix="ray_encode_"))
     try:
         runs = time_pools(texts, args.encoder, args, work)
-        sleeping = time_pools(texts, SleepingEncoder(), args, work)
+        sleeping = time_pools(texts, SleepingEncoder(), args, work) if args.variants == 1 else {}
     finally:
         ray.shutdown()
     load_after = os.getloadavg()[0]
@@ -173,12 +188,12 @@ def main(argv=None) -> None:
     rows = [{"encoder": args.encoder, "run": "in this process, one thread, no Ray", "seconds": round(in_process, 1),
              "encoding seconds": round(in_process, 1), "texts/s": round(len(texts) / in_process)}]
     rows += rows_of(args.encoder, runs, len(texts))
-    rows += rows_of("sleeping 3 ms per text (no CPU)", sleeping, len(texts))
+    rows += rows_of("sleeping 3 ms per text (no CPU)", sleeping, len(texts)) if sleeping else []
     fewest, most = min(runs), max(runs)
     verdict = ""
     if most != fewest:
         total, encoding = runs[fewest][0] / runs[most][0], runs[fewest][1] / runs[most][1]
-        idle = sleeping[fewest][1] / sleeping[most][1]
+        idle = sleeping[fewest][1] / sleeping[most][1] if sleeping else None
         startup = runs[most][0] - runs[most][1]
         verdict = (
             f"With {args.encoder}, {most} workers encode **{encoding:.2f}x** as fast as {fewest} (target >= "
@@ -186,11 +201,13 @@ def main(argv=None) -> None:
             f"fast end to end (target {'met' if total >= TARGET_SPEEDUP else 'missed'} there"
             + (f"; of the {runs[most][0]:.1f} s of the {most}-worker run, {startup:.1f} s go to starting the actors, "
                f"loading their models and handing over the texts and vectors, mostly a fixed cost per run" if startup > 0 else "")
-            + f"); with the encoder that needs no CPU, {idle:.2f}x in the encoding. "
+            + ")"
+            + (f"; with the encoder that needs no CPU, {idle:.2f}x in the encoding. " if idle else ". ")
         )
     markdown = (
         "## Catalogue encoding on Ray (`benchmarks/ray_encode.py`)\n\n"
-        f"Command: `python benchmarks/ray_encode.py{f' --rounds {args.rounds}' if args.rounds != 1 else ''}`; "
+        f"Command: `python benchmarks/ray_encode.py{f' --rounds {args.rounds}' if args.rounds != 1 else ''}"
+        f"{f' --variants {args.variants}' if args.variants != 1 else ''}`; "
         f"{machine()}; {os.cpu_count()} cores, load average "
         f"{load_before:.1f} before and {load_after:.1f} after the runs (other processes included). "
         f"{len(texts):,} distinct {source} descriptions, encoder `{encoder.encoder_id}`, batch size "
@@ -209,8 +226,9 @@ def main(argv=None) -> None:
     )
     print(markdown)
     RESULTS.mkdir(exist_ok=True)
-    (Path(RESULTS) / "ray_encode.md").write_text(markdown)
-    print(f"Written to {Path(RESULTS) / 'ray_encode.md'}.")
+    name = "ray_encode.md" if args.variants == 1 else "ray_encode_variants.md"
+    (Path(RESULTS) / name).write_text(markdown)
+    print(f"Written to {Path(RESULTS) / name}.")
 
 
 if __name__ == "__main__":
