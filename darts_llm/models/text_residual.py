@@ -280,20 +280,17 @@ def _fit(module, windows: _Windows, steps: int, lr: float, batch_size: int, seed
 
 
 @torch.no_grad()
-def _check_loss(module, windows: _Windows, with_text: bool) -> float:
-    offsets = module.text_offsets(windows.static, windows.observed_share) if with_text else None
-    return float(_loss(module, windows, offsets))
-
-
-@torch.no_grad()
-def _series_gains(module, windows: _Windows, owners: np.ndarray) -> np.ndarray:
-    """Per series: its checked windows' loss without the text minus with it (positive: the text helps)."""
+def _checked_losses(module, windows: _Windows, owners: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """The checked windows' loss without and with the text, and per series the loss without minus with it
+    (positive: the text helps). The text's offsets are computed once for all windows."""
+    offsets = module.text_offsets(windows.static, windows.observed_share)
+    without, with_text = float(_loss(module, windows, None)), float(_loss(module, windows, offsets))
     gains = []
     for owner in np.unique(owners):
         rows = torch.as_tensor(np.flatnonzero(owners == owner), device=windows.base.device)
         part = windows.take(rows)
-        gains.append(_check_loss(module, part, with_text=False) - _check_loss(module, part, with_text=True))
-    return np.asarray(gains)
+        gains.append(float(_loss(module, part, None)) - float(_loss(module, part, offsets[rows])))
+    return without, with_text, np.asarray(gains)
 
 
 #: One-sided z value the series-paired gain of the text must exceed (a 5% chance that a correction without any
@@ -341,10 +338,8 @@ def fit_text_residual(module, dataset, output_chunk_length: int, min_gain: float
             fit_rows = torch.as_tensor(np.flatnonzero(fit), device=device)
             checked = windows.take(torch.as_tensor(np.flatnonzero(check), device=device))
             _fit(module, windows.take(fit_rows), steps, lr, batch_size, seed, encoder_lr)
-            without = _check_loss(module, checked, with_text=False)
-            with_text = _check_loss(module, checked, with_text=True)
+            without, with_text, per_series = _checked_losses(module, checked, owners[check])
             gain = 1.0 - with_text / without if without > 0 else 0.0
-            per_series = _series_gains(module, checked, owners[check])
             z = _paired_z(per_series)
         passed = checkable and min_gain is not None and bool(np.isfinite(gain) and gain > min_gain and z > GAIN_Z)
         kept = passed or min_gain is None
