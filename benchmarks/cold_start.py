@@ -72,6 +72,8 @@ ROWS = {
     "TextTiDE": (True, "TextTiDE, shuffled text"),
 }
 CONTROLS = {control for _, control in ROWS.values() if control}
+#: The model whose forecasts the level analysis reads.
+CEILING_MODEL = "TextAnalogModel"
 
 
 def type_word(text: str) -> str:
@@ -321,6 +323,45 @@ def summarise(results, actual, products, counts):
     return rows, lifts, summary
 
 
+def level_ceiling(actual: np.ndarray, forecast: np.ndarray, target: float) -> dict:
+    """How well a forecast's level would have to be known to reach the WAPE ``target`` (an analysis, not a method).
+
+    Each product's level is its mean ``log1p`` sales over the forecast weeks. The forecast keeps its shape and
+    moves its level a share ``lam`` of the way to the product's true level (``lam=1``: the level known exactly).
+    Returns the forecast's level R², the WAPE with the exact level, the smallest ``lam`` (in 1% steps) that reaches
+    ``target`` (``None`` when even the exact level does not) and the level R² it amounts to.
+    """
+    true = np.log1p(np.nan_to_num(actual)).mean(1)
+    own = np.log1p(forecast).mean(1)
+    total = float(((true - true.mean()) ** 2).sum())
+    r2 = 1 - float(((true - own) ** 2).sum()) / total
+
+    def wape_at(lam: float) -> float:
+        return float(pooled_wape(actual, np.expm1(np.log1p(forecast) + lam * (true - own)[:, None])))
+
+    needed = next((lam for lam in np.linspace(0, 1, 101) if wape_at(lam) <= target), None)
+    return {"r2": r2, "wape_exact_level": wape_at(1.0), "target": target,
+            "share_needed": None if needed is None else float(needed),
+            "r2_needed": None if needed is None else 1 - (1 - float(needed)) ** 2 * (1 - r2)}
+
+
+def ceiling_sentences(ceilings: dict, model: str) -> list[str]:
+    """Per weeks of history, what the level of ``model``'s forecasts would need, computed from ``ceilings``."""
+    out = []
+    for k, c in ceilings.items():
+        words = (f"- {k} week{'s' if k != '1' else ''} of history: the level of {model}'s forecasts has R² "
+                 f"{c['r2']:.2f}; with each product's level known exactly (the shape still the analogs') it would "
+                 f"score {c['wape_exact_level']:.1f}%. ")
+        if c["share_needed"] is None:
+            words += f"Even that misses 0.80x the best without text ({c['target']:.1f}%)."
+        else:
+            words += (f"Reaching 0.80x the best without text ({c['target']:.1f}%) takes moving its level "
+                      f"{100 * c['share_needed']:.0f}% of the way to the true level, a level R² of "
+                      f"{c['r2_needed']:.2f}.")
+        out.append(words)
+    return out
+
+
 def sentences(summary: dict) -> list[str]:
     """One sentence per weeks of history, computed from the numbers it states."""
     out = []
@@ -432,6 +473,9 @@ def main() -> int:
                for name, by_k in results.items()}
     counts = {k: len(v) for k, v in actual.items()}
     rows, lifts, summary = summarise(results, actual, products, counts)
+    ceilings = {str(k): level_ceiling(actual[k], np.mean(results[CEILING_MODEL][k], axis=0),
+                                      0.80 * summary[str(k)]["wape_no_text"])
+                for k in HISTORY_KS if str(k) in summary and k in results.get(CEILING_MODEL, {})}
     which = "validation" if args.validation else "test"
     tuning_clause = (f" The LoRA-tuned encoder: all-MiniLM-L6-v2 tuned by `tune_encoder_on_demand` on {tuning['launches']} "
                      f"launches completed before the first origin ({tuning['epochs']} epochs at most, best epoch "
@@ -450,10 +494,13 @@ def main() -> int:
         "bootstrap interval over products:\n\n"
         + table(lifts)
         + "\n\n" + "\n".join(sentences(summary)) + "\n"
+        + (f"\nHow well the level would have to be known (an analysis of {CEILING_MODEL}'s forecasts, not a method: "
+           "a forecast's level is its mean `log1p` sales over the forecast weeks, R² against the products' true "
+           "levels):\n\n" + "\n".join(ceiling_sentences(ceilings, CEILING_MODEL)) + "\n" if ceilings else "")
     )
     print(markdown)
     payload = {"protocol": which, "origins": [str(panel.times[o].date()) for o in origins], "horizon": HORIZON,
-               "seeds": len(seeds), "tuning": tuning, "weeks": summary,
+               "seeds": len(seeds), "tuning": tuning, "weeks": summary, "level_ceiling": ceilings,
                "rows": {name: {str(k): float(np.mean([pooled_wape(actual[k], f) for f in per_seed]))
                                for k, per_seed in by_k.items()} for name, by_k in results.items()}}
     RESULTS.mkdir(exist_ok=True)

@@ -20,7 +20,7 @@ QUERY_CHUNK = 1024
 
 class LaunchAnalogsMixin:
     """The analog side of :class:`~darts_llm.models.launch_model.LaunchForecastingModel` (its ``_library``,
-    ``_launch_rows``, ``_training_static``, ``_context``, ``_prior``, ``scale``, ``n_analogs`` and
+    ``_launch_rows``, ``_training_static``, ``_context``, ``_prior``, ``_recency``, ``scale``, ``n_analogs`` and
     ``temperature``): which earlier launches are a product's analogs, what they say, and the ridge features."""
 
     def _training_similarity(self, rows: np.ndarray) -> np.ndarray:
@@ -41,6 +41,8 @@ class LaunchAnalogsMixin:
             weights = chosen.astype(float)
         else:
             weights = np.where(chosen, np.exp((similarity - similarity[chosen].max()) / self.temperature), 0.0)
+        if self._recency is not None:  # recent launches count more (``recency_half_life``)
+            weights = weights * self._recency
         return weights / weights.sum()
 
     def _leave_one_out_levels(self, levels: np.ndarray, limit: int = 3000) -> np.ndarray:

@@ -132,6 +132,13 @@ class LaunchLibrary:
         """Each curve minus its level at its known ages (NaN elsewhere)."""
         return np.where(known, self.curves[rows] - levels[:, None], np.nan)
 
+    def recency(self, end: int, step: int, half_life: float) -> np.ndarray:
+        """Each launch's weight ``0.5 ** (steps from its first sale to end / half_life)``: recent launches count
+        more where launches grow or shrink over time (``step``: one step of the series' frequency, in the units of
+        :func:`time_grid`; for calendar months an average month)."""
+        steps = (end - self.age_times[:, 0]) / max(step, 1)
+        return np.power(0.5, np.clip(steps, 0.0, None) / half_life)
+
     def week_noise(self) -> float:
         """Variance of one age's ``log1p`` sales around the curve's level plus the mean shape.
 

@@ -40,6 +40,7 @@ from darts_llm.models.launch_curves import (
     SeriesLaunch,
     future_index,
     launch_of,
+    time_grid,
     time_value,
 )
 from darts_llm.models.launch_scale import LevelPrior
@@ -57,6 +58,10 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
     covariates) and :meth:`_similarity` (a ``(queries, training products)`` matrix, larger is more similar).
     """
 
+    #: Read by models saved before the option existed (every launch weighs alike).
+    recency_half_life = None
+    _recency = None
+
     def __init__(
         self,
         n_analogs: int = 30,
@@ -66,6 +71,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         launches_after=None,
         temperature: float | None = None,
         add_encoders: dict | None = None,
+        recency_half_life: float | None = None,
     ):
         super().__init__(add_encoders=add_encoders)
         if add_encoders:
@@ -81,6 +87,13 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         if temperature is not None and not (isinstance(temperature, int | float) and temperature > 0):
             raise_log(ValueError(f"`temperature` must be a positive number or None (equal weights), got {temperature!r}."))
         self.temperature = temperature
+        if recency_half_life is not None and not (
+            isinstance(recency_half_life, int | float) and not isinstance(recency_half_life, bool)
+            and recency_half_life > 0
+        ):
+            raise_log(ValueError(f"`recency_half_life` must be a positive number of steps or None (every launch weighs "
+                                 f"alike), got {recency_half_life!r}."))
+        self.recency_half_life = recency_half_life
         self.launches_after = launches_after
         self._library: LaunchLibrary | None = None
         self._library_static: pd.DataFrame | None = None
@@ -261,6 +274,10 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         self._library, self._library_static = library, everything.iloc[rows].reset_index(drop=True)
         self._training_static = everything
         self._week_noise = library.week_noise()
+        self._recency = None
+        if self.recency_half_life is not None:
+            step = int(np.diff(time_grid(series[0].start_time(), series[0].freq, 2))[0])
+            self._recency = library.recency(max(time_value(s.end_time()) for s in series), step, self.recency_half_life)
         features = None
         self._fallback_level = None
         if self.scale == "ridge":
@@ -272,6 +289,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
             levels,
             features,
             analog_levels=self._leave_one_out_levels(levels) if self.scale == "analogs" else None,
+            weights=self._recency,
         )
         return self
 

@@ -51,7 +51,13 @@ class LevelPrior:
     spread: list[np.ndarray] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, levels: np.ndarray, blocks: Sequence[np.ndarray] | None, analog_levels: np.ndarray | None = None):
+    def fit(
+        cls,
+        levels: np.ndarray,
+        blocks: Sequence[np.ndarray] | None,
+        analog_levels: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ):
         """Fit on the training launches' ``levels`` (NaN: not usable).
 
         Parameters
@@ -62,22 +68,26 @@ class LevelPrior:
             Feature blocks per launch for the ridge prior; ``None`` for the analog prior.
         analog_levels
             For the analog prior: each launch's analog level computed without itself.
+        weights
+            One weight per launch (e.g. by recency) in the regression and the error variance; ``None``: equal.
         """
         usable = np.isfinite(levels)
+        weights = np.ones(len(levels)) if weights is None else np.asarray(weights, dtype=np.float64)
         if blocks is None:
             both = usable & np.isfinite(analog_levels)
             error = levels[both] - analog_levels[both]
-            return cls(variance=_variance(error))
+            return cls(variance=_variance(error, weights[both]))
         from sklearn.linear_model import Ridge, RidgeCV
 
         prior = cls(variance=1.0, bounds=(float(levels[usable].min()), float(levels[usable].max())))
         prior.center = [b[usable].mean(axis=0) for b in blocks]
         prior.spread = [_block_spread(b[usable]) for b in blocks]
-        x, y = prior.design(blocks)[usable], levels[usable]
-        search = RidgeCV(alphas=_ALPHAS, store_cv_results=True).fit(x, y)
+        x, y, w = prior.design(blocks)[usable], levels[usable], weights[usable]
+        search = RidgeCV(alphas=_ALPHAS, store_cv_results=True).fit(x, y, sample_weight=w)
+        # with sample weights the stored leave-one-out errors are weighted: their weighted mean is sum / sum(w)
         errors = search.cv_results_[:, list(_ALPHAS).index(search.alpha_)]
-        prior.variance = float(max(errors.mean(), 1e-4))
-        ridge = Ridge(alpha=search.alpha_).fit(x, y)
+        prior.variance = float(max(errors.sum() / w.sum(), 1e-4))
+        ridge = Ridge(alpha=search.alpha_).fit(x, y, sample_weight=w)
         prior.coef, prior.intercept = ridge.coef_.astype(np.float64), float(ridge.intercept_)
         return prior
 
@@ -102,10 +112,11 @@ def _block_spread(block: np.ndarray) -> np.ndarray:
     return std * np.sqrt(block.shape[1])
 
 
-def _variance(error: np.ndarray) -> float:
-    """Mean squared error of the finite entries (a floor keeps a perfect fit from freezing the level)."""
-    error = error[np.isfinite(error)]
-    return float(max(np.mean(error**2), 1e-4)) if len(error) else 1.0
+def _variance(error: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean squared error of the finite entries (a floor keeps a perfect fit from freezing the level)."""
+    finite = np.isfinite(error)
+    error, weights = error[finite], weights[finite]
+    return float(max(np.average(error**2, weights=weights), 1e-4)) if len(error) and weights.sum() > 0 else 1.0
 
 
 add_safe_globals([LevelPrior])

@@ -33,6 +33,7 @@ class TextAnalogModel(LaunchForecastingModel):
         temperature: float | None = None,
         cache: EmbeddingCache | None = None,
         batch_size: int = 64,
+        recency_half_life: float | None = None,
     ):
         """A forecaster for new products that retrieves earlier launches by text and aligns them on age.
 
@@ -78,6 +79,11 @@ class TextAnalogModel(LaunchForecastingModel):
             :class:`~darts_llm.EmbeddingCache` for the text embeddings (``None``: the process-wide default).
         batch_size
             Texts per encoder forward pass.
+        recency_half_life
+            ``None`` (default): every earlier launch weighs alike. A number of steps: a launch weighs
+            ``0.5 ** (steps from its first sale to the end of the training series / recency_half_life)`` in the
+            analogs' average (shape and level), the ridge regression and its error variance, so that the scale
+            follows launches that grow or shrink over time.
 
         Examples
         --------
@@ -91,6 +97,7 @@ class TextAnalogModel(LaunchForecastingModel):
             max_age=max_age,
             launches_after=launches_after,
             temperature=temperature,
+            recency_half_life=recency_half_life,
         )
         if text_cols is not None:
             text_cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)

@@ -234,3 +234,61 @@ def test_queries_compared_a_chunk_at_a_time_give_the_same_forecasts(model_kwargs
     for a, b in zip(expected_covs, chunked.launch_covariates(queries, 3)):
         np.testing.assert_allclose(b.values(), a, rtol=1e-10)
     assert [len(a) for a in chunked.analogs(queries, top=3)] == [len(a) for a in whole.analogs(queries, top=3)]
+
+
+def growing_launches(n: int = 30) -> list[TimeSeries]:
+    """One kind of product, launched week after week, each launch selling more than the one before."""
+    rng = np.random.default_rng(3)
+    out = []
+    for i in range(n):
+        start = 1 + i
+        units = rng.poisson(1.0 + 2.0 * i, len(TIMES) - start).astype(np.float32)
+        units[0] = max(units[0], 1.0)
+        static = pd.DataFrame({"description": ["alpha garden lamp"], "price": [5.0]})
+        out.append(TimeSeries.from_times_and_values(TIMES[start:], units[:, None], static_covariates=static))
+    return out
+
+
+@pytest.mark.parametrize("scale", ["analogs", "ridge"])
+def test_recent_launches_weigh_more_with_a_recency_half_life(scale):
+    series = growing_launches()
+    catalogue_frame = pd.DataFrame({"price": [5.0], "launch": [TIMES[-2]]})
+
+    def new_product(**kwargs):
+        model = LaunchCurveModel(scale=scale, n_analogs=40, **kwargs).fit([s.with_static_covariates(
+            s.static_covariates[["price"]]) for s in series])
+        return model.predict_new_products(catalogue_frame, n=4, launch_col="launch")[0].values().mean()
+
+    alike, recent = new_product(), new_product(recency_half_life=4)
+    if scale == "analogs":  # (the ridge scale also reads the shop's recent sales, which grow with the launches)
+        # launches grow over time: weighing the recent ones more forecasts a larger launch
+        assert recent > 1.3 * alike
+    else:
+        assert recent != pytest.approx(alike, rel=1e-3)
+    # a half-life far longer than the data weighs every launch alike
+    np.testing.assert_allclose(new_product(recency_half_life=1e9), alike, rtol=1e-6)
+
+
+def test_recency_half_life_survives_save_load_and_old_models_read_without_it(model_kwargs, tmp_path):
+    series = catalogue()
+    model = TextAnalogModel(recency_half_life=6, **model_kwargs).fit(series)
+    expected = model.predict(3, series=[s[:2] for s in series[-4:]])
+    path = tmp_path / "recent.pkl"
+    model.save(str(path))
+    loaded = TextAnalogModel.load(str(path))
+    assert loaded.recency_half_life == 6
+    for a, b in zip(expected, loaded.predict(3, series=[s[:2] for s in series[-4:]])):
+        np.testing.assert_array_equal(a.values(), b.values())
+    # a model saved before the option existed has neither attribute: it weighs every launch alike
+    plain = TextAnalogModel(**model_kwargs).fit(series)
+    before = plain.predict(3, series=[s[:2] for s in series[-4:]])
+    for attribute in ("recency_half_life", "_recency"):
+        plain.__dict__.pop(attribute)
+    for a, b in zip(before, plain.predict(3, series=[s[:2] for s in series[-4:]])):
+        np.testing.assert_array_equal(a.values(), b.values())
+
+
+@pytest.mark.parametrize("bad", [0, -2.0, True, "13"])
+def test_bad_recency_half_life_is_refused(bad):
+    with pytest.raises(ValueError, match="`recency_half_life` must be a positive number"):
+        LaunchCurveModel(recency_half_life=bad)
