@@ -6,7 +6,8 @@ Usage::
 
 The protocol of ``benchmarks/cold_start.py --validation`` (11 weekly origins, 2011-05-08 .. 2011-07-17, before the
 test origins), for ``TextAnalogModel`` with ``n_analogs`` in 10 / 30 / 100, ``scale`` ridge / analogs, and
-weights by similarity (``temperature=0.05``) against equal weights; ``LaunchCurveModel()`` is the reference
+weights by similarity (``temperature=0.05``) against equal weights, and recent launches weighing more
+(``recency_half_life`` of 26, 13 or 8 weeks); ``LaunchCurveModel()`` (also with those half-lives) is the reference
 without text. Writes ``benchmarks/results/analog_settings.md``.
 """
 
@@ -27,6 +28,8 @@ from harness.report import RESULTS, machine, table
 from darts_llm.evaluation import pooled_wape
 
 warnings.filterwarnings("ignore")
+#: Half-lives (weeks) of the launches' recency weights: about half a year, a quarter, two months.
+RECENCY_HALF_LIVES = (26, 13, 8)
 VARIANTS = {
     "LaunchCurveModel() (no text)": ("curve", {}),
     "n_analogs=10": ("text", {"n_analogs": 10}),
@@ -34,6 +37,9 @@ VARIANTS = {
     "n_analogs=100": ("text", {"n_analogs": 100}),
     "scale='analogs'": ("text", {"scale": "analogs"}),
     "temperature=0.05": ("text", {"temperature": 0.05}),
+    **{f"recency_half_life={h}": ("text", {"recency_half_life": h}) for h in RECENCY_HALF_LIVES},
+    **{f"LaunchCurveModel(recency_half_life={h}) (no text)": ("curve", {"recency_half_life": h})
+       for h in RECENCY_HALF_LIVES},
 }
 
 
@@ -59,7 +65,7 @@ def main() -> int:
             actual[k].append(panel.values[t, origin : origin + HORIZON])
         cut = cut_series(panel, texts, origin)
         for name, (kind, kwargs) in VARIANTS.items():
-            model = (LaunchCurveModel(launches_after=after) if kind == "curve"
+            model = (LaunchCurveModel(launches_after=after, **kwargs) if kind == "curve"
                      else TextAnalogModel(text_cols="description", launches_after=after, **kwargs))
             for k, f in launch_model_forecasts(model, panel, texts, cut, origin, tests).items():
                 forecasts[name][k].append(f)

@@ -18,7 +18,8 @@ Every method is what a user can call:
   Non-text analogs: all products, the same product-type word (the description's last word, standing in for a
   shop's category), the nearest prices; text analogs: the most similar descriptions, with the default MiniLM
   encoder and (``--tuned``) with an encoder fine-tuned with LoRA by ``darts_llm.encoders.tune_encoder_on_demand``
-  on the launches completed before the first origin.
+  on the launches completed before the first origin. Both also with recent launches weighing more
+  (``recency_half_life=8``, chosen on the validation origins by ``benchmarks/analog_settings.py``).
 - Darts' ``LightGBMModel`` (L1) and ``TiDEModel`` trained on earlier launches' first 12 weeks (zero-padded 4 weeks
   before the launch), with the launch age as future covariates, and: nothing more (no text); the analog curve of
   ``TextAnalogModel.launch_covariates`` (text); the text-neighbour demand of ``TextNeighbours`` (LightGBM, text).
@@ -28,6 +29,9 @@ Every method is what a user can call:
 - The mean of the observed weeks.
 
 Every text row has its control: the same method with shuffled descriptions (the encoder and all else unchanged).
+
+After the table, an analysis (not a method) of ``TextAnalogModel``'s forecasts: how far their level lies from the
+products' true level, and how well it would have to be known to reach 0.80x the best method without text.
 """
 
 from __future__ import annotations
@@ -60,11 +64,13 @@ ROWS = {
     "launch curve, same product-type word": (False, None),
     "launch curve, nearest prices": (False, None),
     "launch curve, all products, ridge scale": (False, None),
+    "launch curve, all products, recency_half_life=8": (False, None),
     "mean of observed weeks": (False, None),
     "LightGBM, no text": (False, None),
     "TiDE, no text": (False, None),
     "TextTiDE, constant text": (False, None),
     "TextAnalogModel": (True, "TextAnalogModel, shuffled text"),
+    "TextAnalogModel, recency_half_life=8": (True, "TextAnalogModel, recency_half_life=8, shuffled text"),
     "TextAnalogModel, LoRA-tuned encoder": (True, "TextAnalogModel, LoRA-tuned encoder, shuffled text"),
     "LightGBM + analog curve": (True, "LightGBM + analog curve, shuffled text"),
     "LightGBM + text neighbours": (True, "LightGBM + text neighbours, shuffled text"),
@@ -72,6 +78,9 @@ ROWS = {
     "TextTiDE": (True, "TextTiDE, shuffled text"),
 }
 CONTROLS = {control for _, control in ROWS.values() if control}
+#: Half-life (weeks) of the launches' recency weights in the recency rows: the best of 26 / 13 / 8 for
+#: TextAnalogModel at 0, 1 and 2 weeks of history on the validation origins (``benchmarks/analog_settings.py``).
+RECENCY = 8
 #: The model whose forecasts the level analysis reads.
 CEILING_MODEL = "TextAnalogModel"
 
@@ -328,7 +337,7 @@ def level_ceiling(actual: np.ndarray, forecast: np.ndarray, target: float) -> di
 
     Each product's level is its mean ``log1p`` sales over the forecast weeks. The forecast keeps its shape and
     moves its level a share ``lam`` of the way to the product's true level (``lam=1``: the level known exactly).
-    Returns the forecast's level R², the WAPE with the exact level, the smallest ``lam`` (in 1% steps) that reaches
+    Returns the forecast's level R², its mean level error (true minus forecast), the WAPE with the exact level, the smallest ``lam`` (in 1% steps) that reaches
     ``target`` (``None`` when even the exact level does not) and the level R² it amounts to.
     """
     true = np.log1p(np.nan_to_num(actual)).mean(1)
@@ -340,7 +349,7 @@ def level_ceiling(actual: np.ndarray, forecast: np.ndarray, target: float) -> di
         return float(pooled_wape(actual, np.expm1(np.log1p(forecast) + lam * (true - own)[:, None])))
 
     needed = next((lam for lam in np.linspace(0, 1, 101) if wape_at(lam) <= target), None)
-    return {"r2": r2, "wape_exact_level": wape_at(1.0), "target": target,
+    return {"r2": r2, "level_bias": float((true - own).mean()), "wape_exact_level": wape_at(1.0), "target": target,
             "share_needed": None if needed is None else float(needed),
             "r2_needed": None if needed is None else 1 - (1 - float(needed)) ** 2 * (1 - r2)}
 
@@ -349,8 +358,10 @@ def ceiling_sentences(ceilings: dict, model: str) -> list[str]:
     """Per weeks of history, what the level of ``model``'s forecasts would need, computed from ``ceilings``."""
     out = []
     for k, c in ceilings.items():
+        low = "below" if c["level_bias"] > 0 else "above"
         words = (f"- {k} week{'s' if k != '1' else ''} of history: the level of {model}'s forecasts has R² "
-                 f"{c['r2']:.2f}; with each product's level known exactly (the shape still the analogs') it would "
+                 f"{c['r2']:.2f} and lies on average {abs(c['level_bias']):.2f} {low} the true level (a factor "
+                 f"{np.exp(abs(c['level_bias'])):.1f} in units); with each product's level known exactly (the shape still the analogs') it would "
                  f"score {c['wape_exact_level']:.1f}%. ")
         if c["share_needed"] is None:
             words += f"Even that misses 0.80x the best without text ({c['target']:.1f}%)."
@@ -441,10 +452,15 @@ def main() -> int:
         launch("launch curve, same product-type word", LaunchCurveModel(by="type", n_analogs=10, launches_after=after))
         launch("launch curve, nearest prices", LaunchCurveModel(by="price", launches_after=after))
         launch("launch curve, all products, ridge scale", LaunchCurveModel(scale="ridge", launches_after=after))
+        launch(f"launch curve, all products, recency_half_life={RECENCY}",
+               LaunchCurveModel(recency_half_life=RECENCY, launches_after=after))
         record("mean of observed weeks", [mean_of_observed(cut["real"], tests)])
         analogs = {mode: launch("TextAnalogModel" + ("" if mode == "real" else ", shuffled text"),
                                 TextAnalogModel(text_cols="description", launches_after=after), mode)
                    for mode in ("real", "shuffled")}
+        for mode in ("real", "shuffled"):
+            launch(f"TextAnalogModel, recency_half_life={RECENCY}" + ("" if mode == "real" else ", shuffled text"),
+                   TextAnalogModel(text_cols="description", recency_half_life=RECENCY, launches_after=after), mode)
         if tuned:
             for mode in ("real", "shuffled"):
                 launch("TextAnalogModel, LoRA-tuned encoder" + ("" if mode == "real" else ", shuffled text"),
