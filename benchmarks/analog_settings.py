@@ -7,8 +7,9 @@ Usage::
 The protocol of ``benchmarks/cold_start.py --validation`` (11 weekly origins, 2011-05-08 .. 2011-07-17, before the
 test origins), for ``TextAnalogModel`` with ``n_analogs`` in 10 / 30 / 100, ``scale`` ridge / analogs, and
 weights by similarity (``temperature=0.05``) against equal weights, and recent launches weighing more
-(``recency_half_life`` of 26, 13 or 8 weeks); ``LaunchCurveModel()`` (also with those half-lives) is the reference
-without text. Writes ``benchmarks/results/analog_settings.md``.
+(``recency_half_life`` of 26, 13 or 8 weeks), and without the correction of the level by the latest launches
+(``recent_launch_correction=False``); ``LaunchCurveModel()`` (also with those half-lives and without the
+correction) is the reference without text. Writes ``benchmarks/results/analog_settings.md``.
 """
 
 from __future__ import annotations
@@ -33,13 +34,17 @@ RECENCY_HALF_LIVES = (26, 13, 8)
 VARIANTS = {
     "LaunchCurveModel() (no text)": ("curve", {}),
     "n_analogs=10": ("text", {"n_analogs": 10}),
-    "n_analogs=30, scale='ridge' (default)": ("text", {}),
+    "defaults (n_analogs=30, scale='ridge', recent_launch_correction=True)": ("text", {}),
     "n_analogs=100": ("text", {"n_analogs": 100}),
     "scale='analogs'": ("text", {"scale": "analogs"}),
     "temperature=0.05": ("text", {"temperature": 0.05}),
     **{f"recency_half_life={h}": ("text", {"recency_half_life": h}) for h in RECENCY_HALF_LIVES},
     **{f"LaunchCurveModel(recency_half_life={h}) (no text)": ("curve", {"recency_half_life": h})
        for h in RECENCY_HALF_LIVES},
+    "recent_launch_correction=False": ("text", {"recent_launch_correction": False}),
+    "recent_launch_correction=False, recency_half_life=8": ("text", {"recent_launch_correction": False,
+                                                                      "recency_half_life": 8}),
+    "LaunchCurveModel(recent_launch_correction=False) (no text)": ("curve", {"recent_launch_correction": False}),
 }
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from darts.logging import raise_log
 
 from darts_llm.models.launch_curves import SeriesLaunch, time_value
-from darts_llm.models.launch_scale import launch_features
+from darts_llm.models.launch_scale import launch_features, shrunk_mean
 
 __all__ = ["QUERY_CHUNK", "LaunchAnalogsMixin"]
 
@@ -84,6 +84,32 @@ class LaunchAnalogsMixin:
             self._fallback_level = float(np.nanmean(levels)) if np.isfinite(levels).any() else 0.0
         levels = np.where(np.isfinite(levels), levels, self._fallback_level)
         return [*launch_features(self._scale_inputs(static)), np.column_stack([np.concatenate(context), levels])]
+
+    def _recent_offset(self, features: list[np.ndarray] | None, end: int, step: int) -> float:
+        """How far the level prior misses the launches of the last ``level_ages`` steps before ``end``.
+
+        Each such launch is forecast as a new product at its own launch (its analogs and scale from what was known
+        then) and compared with its observed first steps; the mean miss, shrunk towards 0 by its standard error
+        over launch times (:func:`~darts_llm.models.launch_scale.shrunk_mean`), is what the prior has drifted.
+        """
+        library = self._library
+        launch_times = library.age_times[:, 0]
+        recent = np.flatnonzero(launch_times > end - self.level_ages * step)
+        design = None if features is None else self._prior.design(features)
+        misses, groups = [], []
+        for lo in range(0, len(recent), QUERY_CHUNK):
+            chunk = recent[lo : lo + QUERY_CHUNK]
+            similarity = self._training_similarity(self._launch_rows[chunk])[:, self._launch_rows]
+            for row, sims in zip(chunk, similarity):
+                cutoff = int(launch_times[row])
+                if not np.isfinite(library.levels(library.known(cutoff))).any():
+                    continue  # no launch was complete when this one began: nothing to forecast it from
+                ages = np.flatnonzero(np.isfinite(library.curves[row]))
+                _, analog_level, shape, _, _ = self._analog_curve(sims, cutoff, ages)
+                prior, _ = self._prior.predict(analog_level, None if design is None else design[row : row + 1])
+                misses.append(float(np.mean(library.curves[row, ages] - prior - shape)))
+                groups.append(cutoff)
+        return shrunk_mean(np.asarray(misses), np.asarray(groups)) if misses else 0.0
 
     @property
     def _has_similarity(self) -> bool:

@@ -23,6 +23,7 @@ class LaunchCurveModel(LaunchForecastingModel):
         max_age: int = 52,
         launches_after=None,
         recency_half_life: float | None = None,
+        recent_launch_correction: bool = True,
     ):
         """The launch curve of comparable earlier products, without text: the baseline a text model must beat.
 
@@ -45,12 +46,12 @@ class LaunchCurveModel(LaunchForecastingModel):
             ``"analogs"`` (default): the level prior is the analogs' mean level; ``"ridge"``: a ridge regression on
             the analogs' level, the shop's (and with ``by``, the comparable products') recent sales and the numeric
             static covariates.
-        level_ages, max_age, launches_after, recency_half_life
+        level_ages, max_age, launches_after, recency_half_life, recent_launch_correction
             As in :class:`~darts_llm.models.TextAnalogModel`.
         """
         super().__init__(
             n_analogs=n_analogs, scale=scale, level_ages=level_ages, max_age=max_age, launches_after=launches_after,
-            recency_half_life=recency_half_life,
+            recency_half_life=recency_half_life, recent_launch_correction=recent_launch_correction,
         )
         if by is not None and not isinstance(by, str):
             raise_log(ValueError(f"`by` must be a static covariate column name or None, got {by!r}."))

@@ -60,6 +60,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
 
     #: Read by models saved before the option existed (every launch weighs alike).
     recency_half_life = None
+    recent_launch_correction = False
     _recency = None
 
     def __init__(
@@ -72,6 +73,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         temperature: float | None = None,
         add_encoders: dict | None = None,
         recency_half_life: float | None = None,
+        recent_launch_correction: bool = True,
     ):
         super().__init__(add_encoders=add_encoders)
         if add_encoders:
@@ -94,6 +96,9 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
             raise_log(ValueError(f"`recency_half_life` must be a positive number of steps or None (every launch weighs "
                                  f"alike), got {recency_half_life!r}."))
         self.recency_half_life = recency_half_life
+        if not isinstance(recent_launch_correction, bool):
+            raise_log(ValueError(f"`recent_launch_correction` must be True or False, got {recent_launch_correction!r}."))
+        self.recent_launch_correction = recent_launch_correction
         self.launches_after = launches_after
         self._library: LaunchLibrary | None = None
         self._library_static: pd.DataFrame | None = None
@@ -275,9 +280,10 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         self._training_static = everything
         self._week_noise = library.week_noise()
         self._recency = None
+        step = int(np.diff(time_grid(series[0].start_time(), series[0].freq, 2))[0])
+        end = max(time_value(s.end_time()) for s in series)
         if self.recency_half_life is not None:
-            step = int(np.diff(time_grid(series[0].start_time(), series[0].freq, 2))[0])
-            self._recency = library.recency(max(time_value(s.end_time()) for s in series), step, self.recency_half_life)
+            self._recency = library.recency(end, step, self.recency_half_life)
         features = None
         self._fallback_level = None
         if self.scale == "ridge":
@@ -291,6 +297,8 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
             analog_levels=self._leave_one_out_levels(levels) if self.scale == "analogs" else None,
             weights=self._recency,
         )
+        if self.recent_launch_correction:
+            self._prior.offset = self._recent_offset(features, end, step)
         return self
 
     def _launch_bound(self, reference: TimeSeries) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from darts.utils.serialization import add_safe_globals
 
-__all__ = ["LevelPrior", "launch_features", "signed_log"]
+__all__ = ["LevelPrior", "launch_features", "shrunk_mean", "signed_log"]
 
 _ALPHAS = np.logspace(-2, 4, 13)
 
@@ -41,6 +41,8 @@ class LevelPrior:
         Mean squared leave-one-out error of the prior on the training launches.
     coef, intercept
         The ridge regression on :meth:`design` (``coef`` is ``None`` for the analog prior).
+    offset
+        Added to every prior mean: how far the prior misses the most recent launches (0 when not corrected).
     """
 
     variance: float
@@ -49,6 +51,7 @@ class LevelPrior:
     bounds: tuple[float, float] = (-np.inf, np.inf)
     center: list[np.ndarray] = field(default_factory=list)
     spread: list[np.ndarray] = field(default_factory=list)
+    offset: float = 0.0
 
     @classmethod
     def fit(
@@ -100,10 +103,28 @@ class LevelPrior:
     def predict(self, analog_level: float, features: np.ndarray | None) -> tuple[float, float]:
         """The prior mean and variance of one product's level (``features``: its row of :meth:`design`)."""
         if self.coef is None or features is None:
-            return analog_level, self.variance
+            return analog_level + self.offset, self.variance
         # never beyond the levels seen in training: a linear model must not extrapolate a launch's size
         level = float(np.clip(features[0] @ self.coef + self.intercept, *self.bounds))
-        return level, self.variance
+        return level + self.offset, self.variance
+
+
+def shrunk_mean(values: np.ndarray, groups: np.ndarray) -> float:
+    """The mean of ``values``, shrunk towards 0 by its standard error (positive-part James-Stein).
+
+    The standard error treats the ``groups`` (e.g. launch times: products launched together share a fate) as the
+    independent units; with fewer than two groups the mean is not trusted and 0 is returned.
+    """
+    values, groups = np.asarray(values, dtype=np.float64), np.asarray(groups)
+    unique, inverse = np.unique(groups, return_inverse=True)
+    if len(unique) < 2:
+        return 0.0
+    mean = float(values.mean())
+    sums = np.bincount(inverse, weights=values - mean)
+    variance = float((sums**2).sum()) / len(values) ** 2 * len(unique) / (len(unique) - 1)
+    if mean == 0.0:
+        return 0.0
+    return mean * max(0.0, 1.0 - variance / mean**2)
 
 
 def _block_spread(block: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ class TextAnalogModel(LaunchForecastingModel):
         cache: EmbeddingCache | None = None,
         batch_size: int = 64,
         recency_half_life: float | None = None,
+        recent_launch_correction: bool = True,
     ):
         """A forecaster for new products that retrieves earlier launches by text and aligns them on age.
 
@@ -84,6 +85,11 @@ class TextAnalogModel(LaunchForecastingModel):
             ``0.5 ** (steps from its first sale to the end of the training series / recency_half_life)`` in the
             analogs' average (shape and level), the ridge regression and its error variance, so that the scale
             follows launches that grow or shrink over time.
+        recent_launch_correction
+            ``True`` (default): the level prior is corrected by how far it misses the launches of the last ``level_ages``
+            steps of the training series (each forecast as a new product at its launch, against its first observed
+            steps; the mean miss shrunk towards 0 by its standard error over launch times), so that forecasts
+            follow launches that sell more, or less, than the earlier ones. ``False``: no correction.
 
         Examples
         --------
@@ -98,6 +104,7 @@ class TextAnalogModel(LaunchForecastingModel):
             launches_after=launches_after,
             temperature=temperature,
             recency_half_life=recency_half_life,
+            recent_launch_correction=recent_launch_correction,
         )
         if text_cols is not None:
             text_cols = [text_cols] if isinstance(text_cols, str) else list(text_cols)

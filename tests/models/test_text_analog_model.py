@@ -282,8 +282,9 @@ def test_recency_half_life_survives_save_load_and_old_models_read_without_it(mod
     # a model saved before the option existed has neither attribute: it weighs every launch alike
     plain = TextAnalogModel(**model_kwargs).fit(series)
     before = plain.predict(3, series=[s[:2] for s in series[-4:]])
-    for attribute in ("recency_half_life", "_recency"):
+    for attribute in ("recency_half_life", "_recency", "recent_launch_correction"):
         plain.__dict__.pop(attribute)
+    plain._prior.__dict__.pop("offset")
     for a, b in zip(before, plain.predict(3, series=[s[:2] for s in series[-4:]])):
         np.testing.assert_array_equal(a.values(), b.values())
 
@@ -292,3 +293,29 @@ def test_recency_half_life_survives_save_load_and_old_models_read_without_it(mod
 def test_bad_recency_half_life_is_refused(bad):
     with pytest.raises(ValueError, match="`recency_half_life` must be a positive number"):
         LaunchCurveModel(recency_half_life=bad)
+
+
+def test_recent_launch_correction_follows_launches_that_sell_more_than_earlier_ones():
+    series = [s.with_static_covariates(s.static_covariates[["price"]]).drop_after(TIMES[34]) for s in growing_launches()]
+    frame = pd.DataFrame({"price": [5.0], "launch": [TIMES[34]]})
+
+    def fitted(correct):
+        return LaunchCurveModel(recent_launch_correction=correct).fit(series)
+
+    plain, corrected = fitted(False), fitted(True)
+    assert plain._prior.offset == 0.0 and corrected._prior.offset > 0.5
+    before, after = (m.predict_new_products(frame, n=4, launch_col="launch")[0].values().mean() for m in (plain, corrected))
+    # the launches of the last weeks sell ~60 a week: the corrected forecast is near them, the plain one far below
+    assert after > 2 * before and abs(after - 60) < abs(before - 60)
+
+
+def test_recent_launch_correction_leaves_a_steady_catalogue_nearly_alone(model_kwargs):
+    series = [s.drop_after(TIMES[34]) for s in catalogue()]
+    corrected = TextAnalogModel(recent_launch_correction=True, **model_kwargs).fit(series)
+    # launches of each kind sell alike over time: the measured miss is small and shrunk
+    assert abs(corrected._prior.offset) < 0.3
+
+
+def test_bad_recent_launch_correction_is_refused():
+    with pytest.raises(ValueError, match="`recent_launch_correction` must be True or False"):
+        TextAnalogModel(recent_launch_correction="yes")
