@@ -331,6 +331,24 @@ def test_cold_start_by_history_says_what_to_use_from_the_interval(tmp_path):
     assert hook.NOT_MEASURED in hook.cold_start_by_history(tmp_path)
 
 
+def test_cold_start_level_table_is_written_from_the_level_analysis(tmp_path):
+    ceilings = {"0": {"r2": 0.12, "level_bias": 0.69, "wape_exact_level": 59.4, "target": 74.6, "share_needed": 0.49,
+                      "r2_needed": 0.77},
+                "2": {"r2": 0.7, "level_bias": -0.1, "wape_exact_level": 80.0, "target": 56.0, "share_needed": None,
+                      "r2_needed": None}}
+    results = _cold_start_file(tmp_path, {"weeks": {}, "level_ceiling": ceilings})
+    rows = [line for line in hook.cold_start_level(results).splitlines() if line.startswith("| ")][1:]
+    assert rows[0] == "| 0 | 0.12 | 2.0x | 59.4 | 74.6 | 0.77 |"
+    assert rows[1] == "| 2 | 0.70 | 0.9x | 80.0 | 56.0 | out of reach |"
+    assert "cold-start-level" not in hook.render("<!-- results: cold-start-level -->", results=results)
+    del ceilings["0"]["r2"]
+    _cold_start_file(tmp_path, {"level_ceiling": ceilings})
+    with pytest.raises(hook.ResultsFormatError, match="level_ceiling 0: no usable 'r2'"):
+        hook.cold_start_level(tmp_path)
+    (tmp_path / "cold_start.json").unlink()
+    assert hook.NOT_MEASURED in hook.cold_start_level(tmp_path)
+
+
 def test_malformed_cold_start_json_is_an_error_not_a_wrong_table(tmp_path):
     results = _cold_start_file(tmp_path, {"weeks": {"0": {"best_text": "x", "best_no_text": "y", "lift_pct": 1}}})
     with pytest.raises(hook.ResultsFormatError, match=r"cold_start.json, 0 weeks: no 'wape_text'"):

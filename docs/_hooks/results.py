@@ -6,6 +6,8 @@ MkDocs runs this file as a hook (``hooks:`` in ``mkdocs.yml``): before a page is
   ``benchmarks/results/online_retail_summary.json`` (and ``cold_start.json`` when present);
 - ``<!-- results: approach-table -->``: the "which approach when" table, from ``online_retail.md``,
   ``time_mmd.md`` and ``cold_start.json`` in ``benchmarks/results/``;
+- ``<!-- results: cold-start-by-history -->`` and ``<!-- results: cold-start-level -->``: the approach to use
+  by weeks of sales history, and how well a new product's level would have to be known, from ``cold_start.json``;
 - ``<!-- figure: NAME -->``: the picture ``docs/figures/NAME.png`` with a caption that names the data and the
   numbers it shows, from ``docs/figures/figures.json`` (both written by ``docs/_build_figures.py``);
 
@@ -433,6 +435,32 @@ def cold_start_by_history(results: Path = RESULTS) -> str:
     )
 
 
+def cold_start_level(results: Path = RESULTS) -> str:
+    """How well a new product's level would have to be known, from the ``level_ceiling`` of ``cold_start.json``."""
+    path = results / "cold_start.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    ceilings = data.get("level_ceiling") if isinstance(data, dict) else None
+    if not ceilings:
+        return f"*{NOT_MEASURED}: `benchmarks/cold_start.py` writes the level analysis into `cold_start.json`.*"
+    lines = ["| weeks of sales | level R² | level too low by (factor) | WAPE % with the exact level | target WAPE % | "
+             "level R² needed |", "|---|---|---|---|---|---|"]
+    for k in sorted(ceilings, key=int):
+        c = ceilings[k]
+        try:
+            needed = "out of reach" if c["r2_needed"] is None else f"{c['r2_needed']:.2f}"
+            lines.append(f"| {k} | {c['r2']:.2f} | {math.exp(c['level_bias']):.1f}x | {c['wape_exact_level']:.1f} | "
+                         f"{c['target']:.1f} | {needed} |")
+        except (KeyError, TypeError) as error:
+            raise ResultsFormatError(f"{shown(path)}, level_ceiling {k}: no usable {error} (expected r2, level_bias, "
+                                     "wape_exact_level, target, r2_needed).") from error
+    return "\n".join(lines) + (
+        "\n\nAn analysis of `TextAnalogModel`'s forecasts, not a method: a forecast's level is its mean `log1p` "
+        "sales over the forecast weeks; *target*: 0.80x the best method without text; *level R² needed*: how much "
+        "of the variation between products' levels a forecast must explain to reach it, its shape unchanged. "
+        "From `benchmarks/results/cold_start.json`."
+    )
+
+
 def _lora(results: Path) -> Measured:
     """The LoRA-tuned encoder against the frozen one, both in ``TextAnalogModel``, from ``cold_start.json``."""
     path = results / "cold_start.json"
@@ -564,8 +592,10 @@ def render(markdown: str, depth: int = 0, results: Path = RESULTS, figures: Path
             return approach_table(results)
         if name == "cold-start-by-history":
             return cold_start_by_history(results)
+        if name == "cold-start-level":
+            return cold_start_level(results)
         raise ResultsFormatError(f"unknown marker <!-- results: {name} -->; known: where-text-helps, approach-table, "
-                                 f"cold-start-by-history.")
+                                 f"cold-start-by-history, cold-start-level.")
 
     return _MARKER.sub(replace, markdown)
 
