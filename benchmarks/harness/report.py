@@ -143,14 +143,16 @@ def readme_headline() -> str:
         parts.append(headline.read_text().rstrip().replace("benchmarks/README.md.", "[benchmarks/README.md]"
                                                            "(benchmarks/README.md)."))
     cold = RESULTS / "cold_start.json"
-    weeks = json.loads(cold.read_text())["weeks"] if cold.exists() else {}
+    payload = json.loads(cold.read_text()) if cold.exists() else {}
+    weeks = payload.get("weeks", {})
     if weeks:
         lifts = "; ".join(
             f"{k} week{'' if k == '1' else 's'}: {w['lift_pct']:+.1f}% [{w['interval'][0]:+.1f}, {w['interval'][1]:+.1f}] "
             f"({w['best_text']}, {w['wape_text']:.1f}, against {w['best_no_text']}, {w['wape_no_text']:.1f})"
             for k, w in weeks.items()
         )
-        parts.append("New products by weeks of sales history (`benchmarks/cold_start.py`, 12 weekly origins): how "
+        parts.append(f"New products by weeks of sales history (`benchmarks/cold_start.py`, {len(payload['origins'])} "
+                     "weekly origins): how "
                      "much lower the pooled WAPE of the best method with text is than that of the best without, with "
                      f"its 90% bootstrap interval over products and both WAPEs: {lifts}.")
     parts.append("Other benchmarks (Time-MMD report text, encoder and model speed): "
