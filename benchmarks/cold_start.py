@@ -80,7 +80,7 @@ ROWS = {
 }
 CONTROLS = {control for _, control in ROWS.values() if control}
 #: Half-life (weeks) of the launches' recency weights in the recency rows: the best of 26 / 13 / 8 for
-#: TextAnalogModel at 0, 1 and 2 weeks of history on the validation origins (``benchmarks/analog_settings.py``).
+#: TextAnalogModel at 0 and 2 weeks of history (tied at 1) on the validation origins (``benchmarks/analog_settings.py``).
 RECENCY = 8
 #: The model whose forecasts the level analysis reads.
 CEILING_MODEL = "TextAnalogModel"
