@@ -14,6 +14,13 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
+def positive_or_none(value, name: str, expected: str):
+    """``value`` when it is None or a positive number, else a ValueError naming ``name`` and what it must be."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0):
+        raise ValueError(f"`{name}` must be {expected}, got {value!r}.")
+    return value
+
+
 def quiet_training_output() -> None:
     """Silence library warnings and info logs, keeping progress bars and results (for scripts, not libraries)."""
     warnings.filterwarnings("ignore")

@@ -44,7 +44,7 @@ from darts_llm.models.launch_curves import (
     time_value,
 )
 from darts_llm.models.launch_scale import LevelPrior
-from darts_llm.utils import positive_int
+from darts_llm.utils import positive_int, positive_or_none
 
 __all__ = ["LaunchForecastingModel"]
 
@@ -86,16 +86,10 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         if scale not in _SCALES:
             raise_log(ValueError(f"`scale` must be one of {list(_SCALES)}, got {scale!r}."))
         self.scale = scale
-        if temperature is not None and not (isinstance(temperature, int | float) and temperature > 0):
-            raise_log(ValueError(f"`temperature` must be a positive number or None (equal weights), got {temperature!r}."))
-        self.temperature = temperature
-        if recency_half_life is not None and not (
-            isinstance(recency_half_life, int | float) and not isinstance(recency_half_life, bool)
-            and recency_half_life > 0
-        ):
-            raise_log(ValueError(f"`recency_half_life` must be a positive number of steps or None (every launch weighs "
-                                 f"alike), got {recency_half_life!r}."))
-        self.recency_half_life = recency_half_life
+        self.temperature = positive_or_none(temperature, "temperature", "a positive number or None (equal weights)")
+        self.recency_half_life = positive_or_none(
+            recency_half_life, "recency_half_life", "a positive number of steps or None (every launch weighs alike)"
+        )
         if not isinstance(recent_launch_correction, bool):
             raise_log(ValueError(f"`recent_launch_correction` must be True or False, got {recent_launch_correction!r}."))
         self.recent_launch_correction = recent_launch_correction
