@@ -16,7 +16,9 @@ For a product at age ``k`` (``k`` steps since its first sale; 0 before it) and a
    regression (``scale="ridge"``) on the analogs' level, the demand context before the launch (the shop's and
    the product's neighbours' recent sales, :mod:`darts_llm.models.launch_context`) and the numeric static
    covariates, updated with the ``k`` observed steps as a normal-normal posterior whose two variances
-   (how far a prior misses, how much one step scatters) are estimated on the training launches.
+   (how far a prior misses, how much one step scatters) are estimated on the training launches. By default the
+   prior is shifted by how far it misses the launches of the last ``level_ages`` training steps
+   (``recent_launch_correction``); ``recency_half_life`` weighs recent launches more.
 4. The forecast is ``expm1(level + shape)``: a median-like forecast, which is what an absolute-error metric such
    as WAPE rewards. Samples (``num_samples > 1``) draw the level from its posterior and the weekly deviations from
    the analogs' own, giving quantiles.

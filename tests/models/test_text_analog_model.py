@@ -319,3 +319,15 @@ def test_recent_launch_correction_leaves_a_steady_catalogue_nearly_alone(model_k
 def test_bad_recent_launch_correction_is_refused():
     with pytest.raises(ValueError, match="`recent_launch_correction` must be True or False"):
         TextAnalogModel(recent_launch_correction="yes")
+
+
+def test_shrunk_mean_trusts_a_mean_only_beyond_its_standard_error():
+    from darts_llm.models.launch_scale import shrunk_mean
+
+    steady = np.array([1.0, 1.1, 0.9, 1.0, 1.05, 0.95])
+    assert shrunk_mean(steady, np.array([0, 0, 1, 1, 2, 2])) == pytest.approx(1.0, abs=0.02)
+    # the same values in one group: no standard error can be estimated, so no shift
+    assert shrunk_mean(steady, np.zeros(6)) == 0.0
+    # a mean well inside its noise over groups is shrunk to 0
+    noisy = np.array([2.0, 2.0, -1.9, -1.9, 0.1, 0.1])
+    assert shrunk_mean(noisy, np.array([0, 0, 1, 1, 2, 2])) == 0.0
