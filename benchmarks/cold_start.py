@@ -344,7 +344,7 @@ def level_ceiling(actual: np.ndarray, forecast: np.ndarray, target: float) -> di
     true = np.log1p(np.nan_to_num(actual)).mean(1)
     own = np.log1p(forecast).mean(1)
     total = float(((true - true.mean()) ** 2).sum())
-    r2 = 1 - float(((true - own) ** 2).sum()) / total
+    r2 = 1 - float(((true - own) ** 2).sum()) / total if total > 0 else float("nan")
 
     def wape_at(lam: float) -> float:
         return float(pooled_wape(actual, np.expm1(np.log1p(forecast) + lam * (true - own)[:, None])))

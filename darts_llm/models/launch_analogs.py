@@ -42,7 +42,9 @@ class LaunchAnalogsMixin:
         else:
             weights = np.where(chosen, np.exp((similarity - similarity[chosen].max()) / self.temperature), 0.0)
         if self._recency is not None:  # recent launches count more (``recency_half_life``)
-            weights = weights * self._recency
+            recent = weights * self._recency
+            # analogs all so old that their weights underflow: weighed alike rather than not at all
+            weights = recent if recent.sum() > 0 else weights
         return weights / weights.sum()
 
     def _leave_one_out_levels(self, levels: np.ndarray, limit: int = 3000) -> np.ndarray:
@@ -88,9 +90,11 @@ class LaunchAnalogsMixin:
     def _recent_offset(self, features: list[np.ndarray] | None, end: int, step: int) -> float:
         """How far the level prior misses the launches of the last ``level_ages`` steps before ``end``.
 
-        Each such launch is forecast as a new product at its own launch (its analogs and scale from what was known
-        then) and compared with its observed first steps; the mean miss, shrunk towards 0 by its standard error
-        over launch times (:func:`~darts_llm.models.launch_scale.shrunk_mean`), is what the prior has drifted.
+        Each such launch is forecast as a new product at its own launch (its analogs and the scale's inputs as known
+        then, the scale's regression the fitted one; the oldest of these launches are complete and so also among
+        the regression's own launches) and compared with its observed first steps; the mean miss, shrunk towards 0
+        by its standard error over launch times (:func:`~darts_llm.models.launch_scale.shrunk_mean`), is what the
+        prior has drifted.
         """
         library = self._library
         launch_times = library.age_times[:, 0]

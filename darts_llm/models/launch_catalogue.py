@@ -144,8 +144,10 @@ class LaunchCatalogueMixin:
         For each series, from its start to ``n`` steps after its end: ``analog_level`` (the analogs' expected
         ``log1p`` sales at the product's age at each step: level prior + shape, without the product's own sales),
         ``launched`` (0 before the first sale, 1 from it; a product not sold yet launches at the step after the
-        series) and ``age`` (``log1p`` of the age, scaled to 1 at ``max_age``). Everything is computed from what is
-        known before the step after each series' end, so the covariates never look ahead of a forecast made there.
+        series) and ``age`` (``log1p`` of the age, scaled to 1 at ``max_age``). The analogs and their curves are
+        those known before the step after each series' end; the level prior (its regression and its correction by
+        the latest launches) is the one fitted on the whole training series, so fit the model on the sales before
+        the forecast origin for covariates free of look-ahead.
         Training windows of another model read the curve as known at their series' end, not at each window's
         start: cut the training series where their forecasts would be made to keep training and prediction alike.
 

@@ -135,7 +135,7 @@ class LaunchLibrary:
     def recency(self, end: int, step: int, half_life: float) -> np.ndarray:
         """Each launch's weight ``0.5 ** (steps from its first sale to end / half_life)``: recent launches count
         more where launches grow or shrink over time (``step``: one step of the series' frequency, in the units of
-        :func:`time_grid`; for calendar months an average month)."""
+        :func:`time_grid`; an average step for uneven ones such as calendar months)."""
         steps = (end - self.age_times[:, 0]) / max(step, 1)
         return np.power(0.5, np.clip(steps, 0.0, None) / half_life)
 

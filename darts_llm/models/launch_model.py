@@ -8,9 +8,9 @@ For a product at age ``k`` (``k`` steps since its first sale; 0 before it) and a
    :class:`~darts_llm.models.TextAnalogModel`, by a category or a price for
    :class:`~darts_llm.models.LaunchCurveModel`), among those whose first ``level_ages`` steps lie before the
    forecast's first step. Only steps before that time are read: the analog curves never look ahead, also in
-   ``historical_forecasts(retrain=False)``. The scale's regression and the week noise are fitted on the whole
-   training series, so a backtest free of look-ahead fits the model at each origin on the sales before it (as
-   ``benchmarks/cold_start.py`` and the demo do).
+   ``historical_forecasts(retrain=False)``. The scale's regression, its correction by the latest launches and
+   the week noise are fitted on the whole training series, so a backtest free of look-ahead fits the model at
+   each origin on the sales before it (as ``benchmarks/cold_start.py`` and the demo do).
 2. **Shape**: the analogs' mean curve relative to their own level, at ages ``k .. k+n-1``.
 3. **Scale** (the product's level): a prior from the analogs' levels (``scale="analogs"``) or from a ridge
    regression (``scale="ridge"``) on the analogs' level, the demand context before the launch (the shop's and
@@ -60,10 +60,17 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
     covariates) and :meth:`_similarity` (a ``(queries, training products)`` matrix, larger is more similar).
     """
 
-    #: Read by models saved before the option existed (every launch weighs alike).
+    #: Read by models saved before the options existed (every launch weighs alike, no correction).
     recency_half_life = None
     recent_launch_correction = False
     _recency = None
+
+    def __setstate__(self, state: dict) -> None:
+        # a model saved before the options existed is rebuilt without them by `untrained_model()` too
+        params = state.get("_model_params")
+        if isinstance(params, dict) and "recent_launch_correction" not in state:
+            params.setdefault("recent_launch_correction", False)
+        self.__dict__.update(state)
 
     def __init__(
         self,
@@ -276,7 +283,8 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         self._training_static = everything
         self._week_noise = library.week_noise()
         self._recency = None
-        step = int(np.diff(time_grid(series[0].start_time(), series[0].freq, 2))[0])
+        grid = time_grid(series[0].start_time(), series[0].freq, 101)
+        step = int((grid[-1] - grid[0]) // 100)  # an average step (months and business days are uneven)
         end = max(time_value(s.end_time()) for s in series)
         if self.recency_half_life is not None:
             self._recency = library.recency(end, step, self.recency_half_life)

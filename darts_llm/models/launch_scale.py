@@ -38,7 +38,7 @@ class LevelPrior:
     Attributes
     ----------
     variance
-        Mean squared leave-one-out error of the prior on the training launches.
+        Mean squared leave-one-out error of the prior on the training launches (weighted by the launches' weights).
     coef, intercept
         The ridge regression on :meth:`design` (``coef`` is ``None`` for the analog prior).
     offset
@@ -110,7 +110,7 @@ class LevelPrior:
 
 
 def shrunk_mean(values: np.ndarray, groups: np.ndarray) -> float:
-    """The mean of ``values``, shrunk towards 0 by its standard error (positive-part James-Stein).
+    """The mean of ``values``, shrunk towards 0 by its squared standard error (``mean * max(0, 1 - se² / mean²)``).
 
     The standard error treats the ``groups`` (e.g. launch times: products launched together share a fate) as the
     independent units; with fewer than two groups the mean is not trusted and 0 is returned.

@@ -46,8 +46,9 @@ class TextAnalogModel(LaunchForecastingModel):
         product's first observed steps as they arrive (see
         :mod:`darts_llm.models.launch_model`). It forecasts products with any history, including none
         (:meth:`predict_new_products` for a catalogue of upcoming products), gives samples for quantiles, works in
-        ``historical_forecasts(retrain=False)`` without look-ahead in the analog curves (the scale is fitted on the
-        whole training series: refit at each origin for a backtest), saves and loads like any
+        ``historical_forecasts(retrain=False)`` without look-ahead in the analog curves (the scale and its
+        correction are fitted on the whole training series: refit at each origin for a backtest), saves and loads
+        like any
         Darts model, and exposes its analog curve as future covariates for other models
         (:meth:`launch_covariates`).
 
@@ -214,7 +215,7 @@ class TextAnalogModel(LaunchForecastingModel):
     def __setstate__(self, state: dict) -> None:
         for where in (state, state.get("_model_params", {})):
             where["cache"] = cache_from_state(where.get("cache"))
-        self.__dict__.update(state)
+        super().__setstate__(state)
 
 
 def _is_text_column(column: pd.Series) -> bool:

@@ -442,7 +442,7 @@ def cold_start_level(results: Path = RESULTS) -> str:
     ceilings = data.get("level_ceiling") if isinstance(data, dict) else None
     if not ceilings:
         return f"*{NOT_MEASURED}: `benchmarks/cold_start.py` writes the level analysis into `cold_start.json`.*"
-    lines = ["| weeks of sales | level R² | level too low by (factor) | WAPE % with the exact level | target WAPE % | "
+    lines = ["| weeks of sales | level R² | true / forecast level (factor) | WAPE % with the exact level | target WAPE % | "
              "level R² needed |", "|---|---|---|---|---|---|"]
     for k in sorted(ceilings, key=int):
         c = ceilings[k]

@@ -279,14 +279,27 @@ def test_recency_half_life_survives_save_load_and_old_models_read_without_it(mod
     assert loaded.recency_half_life == 6
     for a, b in zip(expected, loaded.predict(3, series=[s[:2] for s in series[-4:]])):
         np.testing.assert_array_equal(a.values(), b.values())
-    # a model saved before the option existed has neither attribute: it weighs every launch alike
-    plain = TextAnalogModel(**model_kwargs).fit(series)
-    before = plain.predict(3, series=[s[:2] for s in series[-4:]])
+
+
+def test_a_model_saved_before_the_options_existed_keeps_forecasting_and_refitting_without_them(model_kwargs):
+    series = [s.drop_after(TIMES[34]) for s in growing_launches()]
+    queries = [s[:2] for s in series[-4:]]
+    corrected = TextAnalogModel(scale="analogs", **model_kwargs).fit(series)
+    plain = TextAnalogModel(scale="analogs", recent_launch_correction=False, **model_kwargs).fit(series)
+    assert corrected._prior.offset > 0.5  # (so that the two differ)
+    # the state such a model pickled: none of the new attributes, parameters or the prior's offset
+    state = plain.__getstate__()
     for attribute in ("recency_half_life", "_recency", "recent_launch_correction"):
-        plain.__dict__.pop(attribute)
-    plain._prior.__dict__.pop("offset")
-    for a, b in zip(before, plain.predict(3, series=[s[:2] for s in series[-4:]])):
+        state.pop(attribute)
+        state["_model_params"].pop(attribute, None)
+    del plain._prior.__dict__["offset"]
+    old = TextAnalogModel.__new__(TextAnalogModel)
+    old.__setstate__(state)
+    for a, b in zip(plain.predict(3, series=queries), old.predict(3, series=queries)):
         np.testing.assert_array_equal(a.values(), b.values())
+    assert not old.recent_launch_correction and old.recency_half_life is None
+    # `untrained_model()` (historical_forecasts with retrain, backtest) rebuilds it as it was: no correction
+    assert old.untrained_model().recent_launch_correction is False
 
 
 @pytest.mark.parametrize("bad", [0, -2.0, True, "13"])
