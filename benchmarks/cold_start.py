@@ -499,7 +499,7 @@ def main() -> int:
                      f"{tuning['best_epoch']}, {tuning['seconds']:.0f} s on this CPU; a frozen model needs no such step)."
                      if tuning.get("launches") else "")
     markdown = (
-        f"## Cold start on Online Retail (`benchmarks/cold_start.py{' --validation' if args.validation else ''}`)\n\n"
+        f"## Cold start on Online Retail (`{' '.join(['benchmarks/cold_start.py', *sys.argv[1:]])}`)\n\n"
         f"New products forecast {HORIZON} weeks ahead from 0, 1, 2 or 4 weeks of their own sales, at {len(origins)} "
         f"weekly {which} origins ({panel.times[origins[0]].date()} .. {panel.times[origins[-1]].date()}), learning "
         "from earlier sales only. WAPE % pooled over products, weeks and origins (lower is better); LightGBM, TiDE "
