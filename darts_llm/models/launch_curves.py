@@ -17,7 +17,7 @@ import pandas as pd
 from darts import TimeSeries
 from darts.utils.serialization import add_safe_globals
 
-__all__ = ["LaunchLibrary", "SeriesLaunch", "future_index", "launch_of", "time_grid", "time_value"]
+__all__ = ["LaunchLibrary", "SeriesLaunch", "future_index", "launch_bound", "launch_of", "time_grid", "time_value"]
 
 
 def future_index(series: TimeSeries, n: int) -> pd.Index:
@@ -41,6 +41,18 @@ def time_value(t) -> int:
     if isinstance(t, int | np.integer):
         return int(t)
     return pd.Timestamp(t).as_unit("ns").value
+
+
+def launch_bound(reference: TimeSeries, bound) -> int:
+    """``launches_after`` as a :func:`time_value` for series like ``reference`` (a clear error when it is not)."""
+    if isinstance(reference.freq, int | np.integer):
+        if not isinstance(bound, int | np.integer):
+            raise ValueError(f"`launches_after` must be an integer for series with a range index, got {bound!r}.")
+        return int(bound)
+    try:
+        return time_value(pd.Timestamp(bound))
+    except (TypeError, ValueError):
+        raise ValueError(f"`launches_after` must be a timestamp (or None), got {bound!r}.") from None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from darts_llm.models.launch_curves import (
     LaunchLibrary,
     SeriesLaunch,
     future_index,
+    launch_bound,
     launch_of,
     time_grid,
     time_value,
@@ -248,7 +249,7 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
             raise_log(ValueError(f"All series must share one frequency; got {sorted(freqs)}. Resample them to one "
                                  f"(e.g. weekly with `TimeSeries.resample`) before `fit()`."))
         earliest = min(time_value(s.start_time()) for s in series)
-        after = earliest if self.launches_after is None else self._launch_bound(series[0])
+        after = earliest if self.launches_after is None else launch_bound(series[0], self.launches_after)
         launches, rows = [], []
         for row, s in enumerate(series):
             launch = launch_of(s)
@@ -304,17 +305,6 @@ class LaunchForecastingModel(LaunchAnalogsMixin, LaunchCatalogueMixin, GlobalFor
         if self.recent_launch_correction:
             self._prior.offset = self._recent_offset(features, end, step)
         return self
-
-    def _launch_bound(self, reference: TimeSeries) -> int:
-        bound = self.launches_after
-        if isinstance(reference.freq, int | np.integer):
-            if not isinstance(bound, int | np.integer):
-                raise_log(ValueError(f"`launches_after` must be an integer for series with a range index, got {bound!r}."))
-            return int(bound)
-        try:
-            return time_value(pd.Timestamp(bound))
-        except (TypeError, ValueError):
-            raise_log(ValueError(f"`launches_after` must be a timestamp (or None), got {bound!r}."))
 
     # ------------------------------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:

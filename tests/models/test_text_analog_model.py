@@ -344,3 +344,12 @@ def test_shrunk_mean_trusts_a_mean_only_beyond_its_standard_error():
     # a mean well inside its noise over groups is shrunk to 0
     noisy = np.array([2.0, 2.0, -1.9, -1.9, 0.1, 0.1])
     assert shrunk_mean(noisy, np.array([0, 0, 1, 1, 2, 2])) == 0.0
+
+
+def test_bad_launches_after_is_refused_with_what_it_must_be():
+    series = [s.with_static_covariates(s.static_covariates[["price"]]) for s in catalogue()]
+    with pytest.raises(ValueError, match="`launches_after` must be a timestamp"):
+        LaunchCurveModel(launches_after="not a date").fit(series)
+    ranged = [TimeSeries.from_values(s.values(), static_covariates=s.static_covariates) for s in series]
+    with pytest.raises(ValueError, match="`launches_after` must be an integer for series with a range index"):
+        LaunchCurveModel(launches_after=TIMES[3]).fit(ranged)
