@@ -6,8 +6,8 @@ Usage::
 
 Protocol (no look-ahead): at each weekly forecast origin T, the test products are those first sold exactly ``k``
 weeks before T (``k`` in 0, 1, 2, 4); every method sees their first ``k`` weeks and forecasts the 8 weeks from T.
-Test origins: the 13 weeks 2011-07-24 .. 2011-10-16 (the last whose 8 weeks are in the data); ``--validation``: the 11 weeks before them (2011-05-08 ..
-2011-07-17), where the settings were chosen. Products first sold in the first 8 weeks of the data are not
+Test origins: the 13 weeks 2011-07-24 .. 2011-10-16 (the last whose 8 weeks are in the data); ``--validation``:
+the 11 weeks before them (2011-05-08 .. 2011-07-17), where the settings were chosen. Products first sold in the first 8 weeks of the data are not
 launches (they may predate the data). WAPE is pooled over products, weeks and origins
 (``darts_llm.evaluation.pooled_wape``); neural and stochastic rows are mean ± std over seeds. Each lift comes with a
 90% bootstrap interval over products (1,000 resamples of the products, all their origins together).
@@ -18,8 +18,9 @@ Every method is what a user can call:
   Non-text analogs: all products, the same product-type word (the description's last word, standing in for a
   shop's category), the nearest prices; text analogs: the most similar descriptions, with the default MiniLM
   encoder and (``--tuned``) with an encoder fine-tuned with LoRA by ``darts_llm.encoders.tune_encoder_on_demand``
-  on the launches completed before the first origin. Both also with recent launches weighing more
-  (``recency_half_life=8``, chosen on the validation origins by ``benchmarks/analog_settings.py``).
+  on the launches completed before the first origin. The all-products curve and the default-encoder
+  ``TextAnalogModel`` also with recent launches weighing more (``recency_half_life=8``, chosen on the validation
+  origins by ``benchmarks/analog_settings.py``).
 - Darts' ``LightGBMModel`` (L1) and ``TiDEModel`` trained on earlier launches' first 12 weeks (zero-padded 4 weeks
   before the launch), with the launch age as future covariates, and: nothing more (no text); the analog curve of
   ``TextAnalogModel.launch_covariates`` (text); the text-neighbour demand of ``TextNeighbours`` (LightGBM, text).
@@ -338,8 +339,9 @@ def level_ceiling(actual: np.ndarray, forecast: np.ndarray, target: float) -> di
 
     Each product's level is its mean ``log1p`` sales over the forecast weeks. The forecast keeps its shape and
     moves its level a share ``lam`` of the way to the product's true level (``lam=1``: the level known exactly).
-    Returns the forecast's level R², its mean level error (true minus forecast), the WAPE with the exact level, the smallest ``lam`` (in 1% steps) that reaches
-    ``target`` (``None`` when even the exact level does not) and the level R² it amounts to.
+    Returns the forecast's level R², its mean level error (true minus forecast), the WAPE with the exact level,
+    the smallest ``lam`` (in 1% steps) that reaches ``target`` (``None`` when even the exact level does not) and
+    the level R² it amounts to.
     """
     true = np.log1p(np.nan_to_num(actual)).mean(1)
     own = np.log1p(forecast).mean(1)
@@ -362,8 +364,8 @@ def ceiling_sentences(ceilings: dict, model: str) -> list[str]:
         low = "below" if c["level_bias"] > 0 else "above"
         words = (f"- {k} week{'s' if k != '1' else ''} of history: the level of {model}'s forecasts has R² "
                  f"{c['r2']:.2f} and lies on average {abs(c['level_bias']):.2f} {low} the true level (a factor "
-                 f"{np.exp(abs(c['level_bias'])):.1f} in units); with each product's level known exactly (the shape still the analogs') it would "
-                 f"score {c['wape_exact_level']:.1f}%. ")
+                 f"{np.exp(abs(c['level_bias'])):.1f} in units); with each product's level known exactly (the shape "
+                 f"still the analogs') it would score {c['wape_exact_level']:.1f}%. ")
         if c["share_needed"] is None:
             words += f"Even that misses 0.80x the best without text ({c['target']:.1f}%)."
         else:
