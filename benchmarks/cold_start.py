@@ -7,8 +7,8 @@ Usage::
 Protocol (no look-ahead): at each weekly forecast origin T, the test products are those first sold exactly ``k``
 weeks before T (``k`` in 0, 1, 2, 4); every method sees their first ``k`` weeks and forecasts the 8 weeks from T.
 Test origins: the 13 weeks 2011-07-24 .. 2011-10-16 (the last whose 8 weeks are in the data); ``--validation``:
-the 11 weeks before them (2011-05-08 .. 2011-07-17), where the settings were chosen. Products first sold in the first 8 weeks of the data are not
-launches (they may predate the data). WAPE is pooled over products, weeks and origins
+the 11 weeks before them (2011-05-08 .. 2011-07-17), where the settings were chosen. Products first sold in the
+first 8 weeks of the data are not launches (they may predate the data). WAPE is pooled over products, weeks and origins
 (``darts_llm.evaluation.pooled_wape``); neural and stochastic rows are mean ± std over seeds. Each lift comes with a
 90% bootstrap interval over products (1,000 resamples of the products, all their origins together).
 
